@@ -1,0 +1,269 @@
+package engine
+
+import (
+	"compress/flate"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// servePollingHandshake opens a polling session; the answer carries the
+// open packet.
+func (srv *Server) servePollingHandshake(w http.ResponseWriter, r *http.Request) {
+	s := srv.newSession(r, Polling)
+	if !srv.register(s) {
+		srv.fail(w, r, requestError(CodeBadRequest, ErrServerClosed))
+		return
+	}
+	srv.setSessionCookie(w, r, s.id)
+	frames := []Frame{{Data: srv.openPacket(s.id, Polling)}}
+	s.mu.Lock()
+	frames = append(frames, s.takeQueueLocked()...)
+	s.mu.Unlock()
+	s.writePayload(w, r, frames)
+}
+
+// servePoll answers a long-polling GET: at once when packets are queued,
+// otherwise when one is sent or the session ends.
+func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.transport != Polling {
+		s.mu.Unlock()
+		s.srv.fail(w, r, requestError(CodeBadRequest, errTransportMatch))
+		return
+	}
+	if s.pollWaiting {
+		s.mu.Unlock()
+		s.closeNow(ReasonTransportError, errPollOverlap) // answers the first GET
+		s.srv.fail(w, r, requestError(CodeBadRequest, errPollOverlap))
+		return
+	}
+	var frames []Frame
+	var finish bool
+	for {
+		var ready bool
+		frames, finish, ready = s.pollReadyLocked()
+		if ready {
+			break
+		}
+		s.pollWaiting = true
+		s.mu.Unlock()
+		select {
+		case <-s.pollWake:
+		case <-r.Context().Done():
+			s.mu.Lock()
+			s.pollWaiting = false
+			s.mu.Unlock()
+			s.closeNow(ReasonTransportError, errPollAborted)
+			return
+		}
+		s.mu.Lock()
+		s.pollWaiting = false
+	}
+	s.mu.Unlock()
+	s.writePayload(w, r, frames)
+	if finish {
+		s.closeNow(ReasonForcedClose, nil) // keeps the graceful close's reason
+	}
+	s.mu.Lock()
+	s.recycleLocked(frames)
+	s.mu.Unlock()
+}
+
+// pollReadyLocked decides what a poll answers. ready is false when the poll
+// must wait; finish is true when the session closes once the answer is
+// written.
+func (s *Session) pollReadyLocked() (frames []Frame, finish, ready bool) {
+	switch {
+	case s.state == stateClosed:
+		if s.closeReason == ReasonTransportClose {
+			return []Frame{frameNoop}, false, true
+		}
+		return []Frame{frameClose}, false, true
+	case s.transport != Polling: // upgraded while waiting
+		return []Frame{frameNoop}, false, true
+	case s.state == stateClosing:
+		return append(s.takeQueueLocked(), frameClose), true, true
+	case len(s.queue) > 0:
+		return s.takeQueueLocked(), false, true
+	case s.probed:
+		return []Frame{frameNoop}, false, true
+	}
+	return nil, false, false
+}
+
+var bodyPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// writePayload writes frames as a polling answer, compressed when the
+// client accepts it and the payload is large enough.
+func (s *Session) writePayload(w http.ResponseWriter, r *http.Request, frames []Frame) {
+	bp := bodyPool.Get().(*[]byte)
+	body := appendPayload((*bp)[:0], frames)
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+	opts := &s.srv.opts
+	if !opts.DisableHTTPCompression && len(body) >= opts.HTTPCompressionThreshold {
+		if enc := acceptedEncoding(r); enc != "" {
+			h.Set("Content-Encoding", enc)
+			h.Add("Vary", "Accept-Encoding")
+			writeCompressed(w, enc, body)
+			putBody(bp, body)
+			return
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	_, _ = w.Write(body)
+	putBody(bp, body)
+}
+
+func putBody(bp *[]byte, body []byte) {
+	if cap(body) > 64<<10 {
+		return // do not keep buffers left by rare huge payloads
+	}
+	*bp = body
+	bodyPool.Put(bp)
+}
+
+// acceptedEncoding picks gzip or deflate from the Accept-Encoding header.
+func acceptedEncoding(r *http.Request) string {
+	var deflateOK bool
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(v, ",") {
+			name, params, _ := strings.Cut(part, ";")
+			if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(q), 64); err != nil || f <= 0 {
+					continue // refused
+				}
+			}
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "gzip":
+				return "gzip"
+			case "deflate":
+				deflateOK = true
+			}
+		}
+	}
+	if deflateOK {
+		return "deflate"
+	}
+	return ""
+}
+
+var (
+	gzipPool  sync.Pool
+	flatePool sync.Pool
+)
+
+func writeCompressed(w io.Writer, enc string, body []byte) {
+	if enc == "gzip" {
+		zw, _ := gzipPool.Get().(*gzip.Writer)
+		if zw == nil {
+			zw, _ = gzip.NewWriterLevel(w, gzip.DefaultCompression)
+		} else {
+			zw.Reset(w)
+		}
+		_, _ = zw.Write(body)
+		_ = zw.Close()
+		zw.Reset(io.Discard)
+		gzipPool.Put(zw)
+		return
+	}
+	fw, _ := flatePool.Get().(*flate.Writer)
+	if fw == nil {
+		fw, _ = flate.NewWriter(w, flate.DefaultCompression)
+	} else {
+		fw.Reset(w)
+	}
+	_, _ = fw.Write(body)
+	_ = fw.Close()
+	fw.Reset(io.Discard)
+	flatePool.Put(fw)
+}
+
+// servePost takes the packets a client sends by POST.
+func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.transport != Polling {
+		s.mu.Unlock()
+		s.srv.fail(w, r, requestError(CodeBadRequest, errTransportMatch))
+		return
+	}
+	if s.posting {
+		s.mu.Unlock()
+		s.closeNow(ReasonTransportError, errPostOverlap)
+		s.srv.fail(w, r, requestError(CodeBadRequest, errPostOverlap))
+		return
+	}
+	s.posting = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.posting = false
+		s.mu.Unlock()
+	}()
+
+	if r.Header.Get("Content-Type") == "application/octet-stream" {
+		s.closeNow(ReasonTransportError, errBinaryPost)
+		s.srv.fail(w, r, requestError(CodeBadRequest, errBinaryPost))
+		return
+	}
+	body, err := readBody(r, s.srv.opts.MaxHTTPBufferSize)
+	if err != nil {
+		s.closeNow(ReasonTransportError, err)
+		if err == errBodyTooLarge {
+			s.srv.log.Debug("engine.io POST body too large", "remote", r.RemoteAddr)
+			http.Error(w, "Payload Too Large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		s.srv.fail(w, r, requestError(CodeBadRequest, err))
+		return
+	}
+	packets, err := decodePayload(body)
+	if err != nil {
+		s.closeNow(ReasonParseError, err)
+		s.srv.fail(w, r, requestError(CodeBadRequest, err))
+		return
+	}
+	for _, p := range packets {
+		s.handlePacket(p)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", "2")
+	h.Set("Cache-Control", "no-store")
+	_, _ = io.WriteString(w, "ok")
+}
+
+// readBody reads a request body of at most limit bytes, without reading
+// more than limit+1 bytes of a larger one.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, errBodyTooLarge
+	}
+	size := r.ContentLength
+	if size < 0 || size > 64<<10 {
+		size = 512 // grow as data arrives rather than trusting a large length
+	}
+	buf := make([]byte, 0, size+1)
+	lr := io.LimitReader(r.Body, limit+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, errBodyTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, errBodyRead
+		}
+	}
+}

@@ -1,0 +1,379 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SessionHandler receives the events of one session. The engine calls
+// OnMessage and OnUpgrade from one goroutine at a time, in the order the
+// client sent the packets, and OnClose exactly once, after every other call
+// has returned, from a goroutine of its own.
+type SessionHandler interface {
+	// OnMessage delivers a message. data belongs to the handler.
+	OnMessage(data []byte, binary bool)
+	// OnUpgrade reports that the session now uses transport t.
+	OnUpgrade(t Transport)
+	// OnClose reports that the session closed; err, when not nil, gives
+	// details for logs.
+	OnClose(reason CloseReason, err error)
+}
+
+// Server is an Engine.IO server: an [http.Handler] for the Engine.IO
+// endpoint. Mount it on the endpoint's path (by default clients use
+// /engine.io/, and Socket.IO clients /socket.io/); it serves every request
+// it is given, whatever the path.
+type Server struct {
+	opts   Options
+	accept func(*Session) SessionHandler
+	log    *slog.Logger
+
+	// The open packet's JSON after the sid, for each handshake transport.
+	openTailPolling, openTailWebSocket []byte
+
+	mu       sync.RWMutex
+	sessions map[string]*Session
+	closing  bool
+	live     sync.WaitGroup // one count per session until its OnClose returns
+}
+
+// NewServer returns a server that calls accept for each new session, before
+// any of the session's messages arrive; accept returns the handler of the
+// session's events. opts may be nil for the defaults.
+func NewServer(accept func(s *Session) SessionHandler, opts *Options) *Server {
+	if accept == nil {
+		panic("engine: NewServer with a nil accept function")
+	}
+	o := opts.withDefaults()
+	srv := &Server{
+		opts:     o,
+		accept:   accept,
+		log:      o.Logger,
+		sessions: make(map[string]*Session),
+	}
+	upgrades := []string{}
+	if !o.DisableUpgrades && o.allows(WebSocket) {
+		upgrades = append(upgrades, string(WebSocket))
+	}
+	srv.openTailPolling = openTail(upgrades, &o)
+	srv.openTailWebSocket = openTail([]string{}, &o)
+	return srv
+}
+
+// openTail encodes the part of the open packet that follows the sid value.
+func openTail(upgrades []string, o *Options) []byte {
+	u, _ := json.Marshal(upgrades)
+	b := []byte(`","upgrades":`)
+	b = append(b, u...)
+	b = append(b, `,"pingInterval":`...)
+	b = strconv.AppendInt(b, o.PingInterval.Milliseconds(), 10)
+	b = append(b, `,"pingTimeout":`...)
+	b = strconv.AppendInt(b, o.PingTimeout.Milliseconds(), 10)
+	b = append(b, `,"maxPayload":`...)
+	b = strconv.AppendInt(b, o.MaxHTTPBufferSize, 10)
+	return append(b, '}')
+}
+
+// openPacket returns the open packet of session sid.
+func (srv *Server) openPacket(sid string, t Transport) []byte {
+	tail := srv.openTailPolling
+	if t == WebSocket {
+		tail = srv.openTailWebSocket
+	}
+	b := make([]byte, 0, len(`0{"sid":"`)+len(sid)+len(tail))
+	b = append(b, `0{"sid":"`...)
+	b = append(b, sid...)
+	return append(b, tail...)
+}
+
+// Options returns the server's options, with defaults filled in.
+func (srv *Server) Options() Options { return srv.opts }
+
+// IsHandshake reports whether r opens a new Engine.IO session (a request
+// with the EIO parameter and no sid). Framework adapters use it to run
+// authentication on handshakes only: the later requests of a session are
+// authenticated by its unguessable sid.
+func IsHandshake(r *http.Request) bool {
+	q := parseQuery(r.URL.RawQuery)
+	return q.eio != "" && q.sid == ""
+}
+
+// ServeHTTP implements the Engine.IO endpoint.
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions && srv.opts.CORS != nil {
+		srv.servePreflight(w, r)
+		return
+	}
+	q := parseQuery(r.URL.RawQuery)
+	upgrade := isWebSocketUpgrade(r)
+	if !upgrade {
+		srv.setCORSHeaders(w, r)
+	}
+	t := Transport(q.transport)
+	if (t != Polling && t != WebSocket) || !srv.opts.allows(t) {
+		srv.fail(w, r, requestError(CodeUnknownTransport, nil))
+		return
+	}
+	if q.sid != "" {
+		s := srv.session(q.sid)
+		if s == nil {
+			srv.fail(w, r, requestError(CodeUnknownSID, nil))
+			return
+		}
+		if t == WebSocket {
+			if !upgrade {
+				srv.fail(w, r, requestError(CodeBadRequest, errTransportMatch))
+				return
+			}
+			srv.serveUpgrade(w, r, s)
+			return
+		}
+		switch r.Method {
+		case http.MethodGet:
+			s.servePoll(w, r)
+		case http.MethodPost:
+			s.servePost(w, r)
+		default:
+			srv.fail(w, r, requestError(CodeBadRequest, nil))
+		}
+		return
+	}
+
+	// A handshake.
+	if r.Method != http.MethodGet {
+		srv.fail(w, r, requestError(CodeBadHandshakeMethod, nil))
+		return
+	}
+	if t == WebSocket && !upgrade {
+		srv.fail(w, r, requestError(CodeBadRequest, nil))
+		return
+	}
+	if q.eio != "4" {
+		srv.fail(w, r, requestError(CodeUnsupportedProtocolVersion, nil))
+		return
+	}
+	if srv.opts.AllowRequest != nil {
+		if err := srv.opts.AllowRequest(r); err != nil {
+			srv.fail(w, r, &RequestError{Code: CodeForbidden, Message: err.Error(), Err: err})
+			return
+		}
+	}
+	if t == WebSocket {
+		srv.serveWebSocketHandshake(w, r)
+		return
+	}
+	srv.servePollingHandshake(w, r)
+}
+
+// fail answers a refused request.
+func (srv *Server) fail(w http.ResponseWriter, r *http.Request, e *RequestError) {
+	if srv.opts.OnConnectionError != nil {
+		srv.opts.OnConnectionError(r, e)
+	}
+	srv.log.Debug("engine.io request refused", "code", int(e.Code), "message", e.Message, "method", r.Method, "remote", r.RemoteAddr)
+	writeRequestError(w, e)
+}
+
+func writeRequestError(w http.ResponseWriter, e *RequestError) {
+	body, _ := json.Marshal(struct {
+		Code    ErrorCode `json:"code"`
+		Message string    `json:"message"`
+	}{e.Code, e.Message})
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(e.status())
+	_, _ = w.Write(body)
+}
+
+// newSession creates a session for handshake request r. It is not yet
+// registered: see register.
+func (srv *Server) newSession(r *http.Request, t Transport) *Session {
+	hs := r.Clone(context.WithoutCancel(r.Context()))
+	hs.Body = http.NoBody
+	hs.GetBody = nil
+	s := &Session{
+		srv:       srv,
+		id:        newID(),
+		req:       hs,
+		transport: t,
+		pollWake:  make(chan struct{}, 1),
+		done:      make(chan struct{}),
+	}
+	return s
+}
+
+// register makes s reachable by its sid, hands it to the accept function
+// and starts its heartbeat. It reports false when the server is shutting
+// down.
+func (srv *Server) register(s *Session) bool {
+	srv.mu.Lock()
+	if srv.closing {
+		srv.mu.Unlock()
+		return false
+	}
+	srv.sessions[s.id] = s
+	srv.live.Add(1)
+	srv.mu.Unlock()
+	s.handler = srv.accept(s)
+	s.startHeartbeat()
+	return true
+}
+
+func (srv *Server) session(sid string) *Session {
+	srv.mu.RLock()
+	s := srv.sessions[sid]
+	srv.mu.RUnlock()
+	return s
+}
+
+func (srv *Server) remove(s *Session) {
+	srv.mu.Lock()
+	if srv.sessions[s.id] == s {
+		delete(srv.sessions, s.id)
+	}
+	srv.mu.Unlock()
+}
+
+// SessionCount returns the number of open sessions.
+func (srv *Server) SessionCount() int {
+	srv.mu.RLock()
+	defer srv.mu.RUnlock()
+	return len(srv.sessions)
+}
+
+// Shutdown stops accepting handshakes, closes every session (each flushes
+// what it has queued, a pending long-poll is answered with a close packet,
+// a WebSocket closes with status 1001), and waits until every session's
+// OnClose has returned or ctx ends. When ctx ends first, the remaining
+// sessions are closed at once and ctx's error is returned.
+func (srv *Server) Shutdown(ctx context.Context) error {
+	srv.mu.Lock()
+	srv.closing = true
+	sessions := make([]*Session, 0, len(srv.sessions))
+	for _, s := range srv.sessions {
+		sessions = append(sessions, s)
+	}
+	srv.mu.Unlock()
+	for _, s := range sessions {
+		s.closeGracefully(ReasonServerShutdown)
+	}
+	done := make(chan struct{})
+	go func() {
+		srv.live.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, s := range sessions {
+			s.closeNow(ReasonServerShutdown, ctx.Err())
+		}
+		<-done
+		return ctx.Err()
+	}
+}
+
+// newID returns a random session ID: 15 bytes from crypto/rand, 20
+// characters of URL-safe base64.
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// query holds the Engine.IO parameters of a request.
+type query struct {
+	eio, transport, sid string
+}
+
+// parseQuery extracts the Engine.IO parameters without building a
+// url.Values map: this runs on every request.
+func parseQuery(raw string) query {
+	var q query
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(kv, "=")
+		var dst *string
+		switch k {
+		case "EIO":
+			dst = &q.eio
+		case "transport":
+			dst = &q.transport
+		case "sid":
+			dst = &q.sid
+		default:
+			continue
+		}
+		if *dst != "" {
+			continue // the first value wins, as with url.Values.Get
+		}
+		if strings.ContainsAny(v, "%+") {
+			if u, err := url.QueryUnescape(v); err == nil {
+				v = u
+			} else {
+				v = ""
+			}
+		}
+		*dst = v
+	}
+	return q
+}
+
+func isWebSocketUpgrade(r *http.Request) bool {
+	return r.Method == http.MethodGet && headerHasToken(r.Header, "Connection", "upgrade") &&
+		headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+func headerHasToken(h http.Header, key, token string) bool {
+	for _, v := range h.Values(key) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// setSessionCookie adds the configured session cookie to a handshake answer.
+func (srv *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, sid string) {
+	c := srv.opts.Cookie
+	if c == nil {
+		return
+	}
+	ck := &http.Cookie{
+		Name:     c.Name,
+		Value:    sid,
+		Path:     c.Path,
+		Domain:   c.Domain,
+		MaxAge:   c.MaxAge,
+		Secure:   c.Secure || r.TLS != nil,
+		HttpOnly: !c.AllowScripts,
+		SameSite: c.SameSite,
+	}
+	if ck.Name == "" {
+		ck.Name = "io"
+	}
+	if ck.Path == "" {
+		ck.Path = "/"
+	}
+	if ck.SameSite == 0 {
+		ck.SameSite = http.SameSiteLaxMode
+	}
+	if c.MaxAge > 0 {
+		ck.Expires = time.Now().Add(time.Duration(c.MaxAge) * time.Second)
+	}
+	http.SetCookie(w, ck)
+}

@@ -1,0 +1,63 @@
+// Command testsuite is the server the official Engine.IO and Socket.IO
+// protocol test suites run against (see ../shared/official-suites):
+//
+//	go run ./internal/testsuite -addr 127.0.0.1:3000
+//
+// /engine.io/ is a raw Engine.IO endpoint that echoes every message back to
+// its session.
+package main
+
+import (
+	"flag"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/e347a4c2/socketio/core/engine"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3000", "listen address")
+	debug := flag.Bool("debug", false, "log debug messages")
+	flag.Parse()
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	mux := http.NewServeMux()
+	mux.Handle("/engine.io/", newEchoServer(logger))
+	log.Printf("protocol test-suite server on http://%s (/engine.io/)", *addr)
+	log.Fatal(http.ListenAndServe(*addr, mux))
+}
+
+// suiteOptions are the Engine.IO options the official suites expect.
+func suiteOptions(logger *slog.Logger) *engine.Options {
+	return &engine.Options{
+		PingInterval:      300 * time.Millisecond,
+		PingTimeout:       200 * time.Millisecond,
+		MaxHTTPBufferSize: 1e6,
+		CORS:              &engine.CORS{Origins: []string{"*"}},
+		Logger:            logger,
+	}
+}
+
+// echo sends every message of its session back to it.
+type echo struct{ s *engine.Session }
+
+func (e echo) OnMessage(data []byte, binary bool) {
+	if binary {
+		_ = e.s.Send(engine.BinaryMessage(data))
+		return
+	}
+	_ = e.s.Send(engine.TextMessage(data))
+}
+func (echo) OnUpgrade(engine.Transport)        {}
+func (echo) OnClose(engine.CloseReason, error) {}
+
+func newEchoServer(logger *slog.Logger) *engine.Server {
+	return engine.NewServer(func(s *engine.Session) engine.SessionHandler { return echo{s} }, suiteOptions(logger))
+}
