@@ -4,7 +4,8 @@
 //	go run ./internal/testsuite -addr 127.0.0.1:3000
 //
 // /engine.io/ is a raw Engine.IO endpoint that echoes every message back to
-// its session.
+// its session; /socket.io/ is a Socket.IO server with the suite's
+// namespaces and events.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/e347a4c2/socketio/core"
 	"github.com/e347a4c2/socketio/core/engine"
 )
 
@@ -30,7 +32,8 @@ func main() {
 
 	mux := http.NewServeMux()
 	mux.Handle("/engine.io/", newEchoServer(logger))
-	log.Printf("protocol test-suite server on http://%s (/engine.io/)", *addr)
+	mux.Handle("/socket.io/", newSocketIOServer(logger))
+	log.Printf("protocol test-suite server on http://%s (/engine.io/, /socket.io/)", *addr)
 	log.Fatal(http.ListenAndServe(*addr, mux))
 }
 
@@ -60,4 +63,33 @@ func (echo) OnClose(engine.CloseReason, error) {}
 
 func newEchoServer(logger *slog.Logger) *engine.Server {
 	return engine.NewServer(func(s *engine.Session) engine.SessionHandler { return echo{s} }, suiteOptions(logger))
+}
+
+// newSocketIOServer serves the socket.io-protocol suite: namespaces "/" and
+// "/custom" greet each socket with its auth payload; "/" echoes "message"
+// as "message-back" and acknowledges "message-with-ack" with its arguments.
+func newSocketIOServer(logger *slog.Logger) *core.Server {
+	io := core.NewServer(
+		core.WithEngineOptions(*suiteOptions(logger)),
+		core.WithConnectTimeout(time.Second),
+		core.WithLogger(logger),
+	)
+	greet := func(s *core.Socket) { _ = s.Emit("auth", s.Handshake().Auth) }
+	io.OnConnection(func(s *core.Socket) {
+		greet(s)
+		s.On("message", func(e *core.Event) {
+			args, err := e.Values()
+			if err == nil {
+				_ = s.Emit("message-back", args...)
+			}
+		})
+		s.On("message-with-ack", func(e *core.Event) {
+			args, err := e.Values()
+			if err == nil {
+				_ = e.Ack(args...)
+			}
+		})
+	})
+	io.Of("/custom").OnConnection(greet)
+	return io
 }

@@ -1,0 +1,209 @@
+package core
+
+import (
+	"sync"
+	"time"
+
+	"github.com/e347a4c2/socketio/core/engine"
+	"github.com/e347a4c2/socketio/core/parser"
+)
+
+// client is one Engine.IO connection and the sockets it holds, one per
+// namespace. It decodes packets and routes them to their socket.
+type client struct {
+	srv     *Server
+	session *engine.Session
+	decoder parser.Decoder // used only by the session's reader
+
+	mu           sync.Mutex
+	sockets      map[string]*Socket // by namespace name
+	connectTimer *time.Timer
+	closeReason  DisconnectReason // overrides the engine's reason when set
+	closed       bool
+}
+
+// newClient is the engine's accept function.
+func (srv *Server) newClient(s *engine.Session) engine.SessionHandler {
+	c := &client{
+		srv:     srv,
+		session: s,
+		decoder: srv.cfg.codec.NewDecoder(),
+		sockets: make(map[string]*Socket, 1),
+	}
+	c.connectTimer = time.AfterFunc(srv.cfg.connectTimeout, c.onConnectTimeout)
+	return c
+}
+
+// onConnectTimeout closes a connection that joined no namespace in time.
+func (c *client) onConnectTimeout() {
+	c.mu.Lock()
+	idle := len(c.sockets) == 0
+	c.mu.Unlock()
+	if idle {
+		c.close(ReasonForcedServerClose)
+	}
+}
+
+// close closes the connection; its sockets disconnect with reason.
+func (c *client) close(reason DisconnectReason) {
+	c.mu.Lock()
+	if c.closeReason == "" {
+		c.closeReason = reason
+	}
+	c.mu.Unlock()
+	c.session.Close()
+}
+
+// OnMessage implements engine.SessionHandler.
+func (c *client) OnMessage(data []byte, binary bool) {
+	p, err := c.decoder.Add(data, binary)
+	if err != nil {
+		c.srv.log.Debug("socket.io: invalid packet", "err", err)
+		c.close(ReasonParseError)
+		return
+	}
+	if p == nil {
+		return // waiting for binary attachments
+	}
+	if p.Type == parser.Connect {
+		c.connect(p)
+		return
+	}
+	c.mu.Lock()
+	s := c.sockets[p.Namespace]
+	c.mu.Unlock()
+	if s == nil {
+		// A packet for a namespace the client is not in: it may have raced
+		// with a server-side disconnect, so it is dropped rather than fatal.
+		c.srv.log.Debug("socket.io: packet for a namespace the client has not joined",
+			"type", p.Type.String(), "nsp", p.Namespace)
+		return
+	}
+	switch p.Type {
+	case parser.Event, parser.BinaryEvent:
+		s.mailbox.push(task{kind: taskEvent, packet: p})
+	case parser.Ack, parser.BinaryAck:
+		s.onAck(p)
+	case parser.Disconnect:
+		c.removeSocket(s)
+		s.onClose(ReasonClientNamespaceDisconnect)
+	default: // CONNECT_ERROR comes only from servers
+		c.close(ReasonParseError)
+	}
+}
+
+// connect handles a CONNECT packet: it creates the socket, whose own
+// goroutine then runs the middleware and connection handlers.
+func (c *client) connect(p *parser.Packet) {
+	name := p.Namespace
+	var auth map[string]any
+	if p.Payload != nil && p.Payload.Len() > 0 {
+		_ = p.Payload.Decode(0, &auth)
+	}
+	c.mu.Lock()
+	if c.closed || c.sockets[name] != nil {
+		c.mu.Unlock()
+		c.srv.log.Debug("socket.io: CONNECT ignored: already connected or closing", "nsp", name)
+		return
+	}
+	tooMany := len(c.sockets) >= c.srv.cfg.maxNamespaces
+	c.mu.Unlock()
+	if tooMany {
+		c.sendConnectError(name, map[string]any{"message": "Too many namespaces"})
+		return
+	}
+	if c.srv.isClosing() {
+		c.sendConnectError(name, map[string]any{"message": "Server shutting down"})
+		return
+	}
+	nsp := c.srv.lookupNamespace(name, auth)
+	if nsp == nil {
+		c.sendConnectError(name, map[string]any{"message": "Invalid namespace"})
+		return
+	}
+	s := newSocket(nsp, c, auth)
+	c.mu.Lock()
+	if c.closed || c.sockets[name] != nil {
+		c.mu.Unlock()
+		s.release()
+		return
+	}
+	c.sockets[name] = s
+	c.mu.Unlock()
+	s.mailbox.push(task{kind: taskConnect})
+}
+
+func (c *client) sendConnectError(nsp string, payload any) {
+	p := parser.Packet{Type: parser.ConnectError, Namespace: nsp, Data: payload}
+	frames, err := c.srv.encode(&p)
+	if err != nil {
+		c.srv.log.Error("socket.io: cannot encode connect_error", "err", err)
+		return
+	}
+	_ = c.session.Send(frames...)
+}
+
+// connected is called once a socket of the client is connected.
+func (c *client) connected() { c.connectTimer.Stop() }
+
+// removeSocket forgets s if it is still the client's socket of its
+// namespace.
+func (c *client) removeSocket(s *Socket) {
+	c.mu.Lock()
+	if c.sockets[s.nsp.name] == s {
+		delete(c.sockets, s.nsp.name)
+	}
+	c.mu.Unlock()
+}
+
+// disconnectAll disconnects every socket of the client from the server
+// side, then closes the connection.
+func (c *client) disconnectAll() {
+	c.mu.Lock()
+	sockets := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		sockets = append(sockets, s)
+	}
+	c.mu.Unlock()
+	for _, s := range sockets {
+		s.disconnect(false)
+	}
+	c.close(ReasonServerNamespaceDisconnect)
+}
+
+// OnUpgrade implements engine.SessionHandler.
+func (c *client) OnUpgrade(t engine.Transport) {
+	c.mu.Lock()
+	sockets := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		sockets = append(sockets, s)
+	}
+	c.mu.Unlock()
+	for _, s := range sockets {
+		s.onUpgrade(t)
+	}
+}
+
+// OnClose implements engine.SessionHandler.
+func (c *client) OnClose(reason engine.CloseReason, err error) {
+	c.connectTimer.Stop()
+	c.mu.Lock()
+	c.closed = true
+	r := c.closeReason
+	if r == "" {
+		r = reasonFromEngine(reason)
+	}
+	sockets := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		sockets = append(sockets, s)
+	}
+	clear(c.sockets)
+	c.mu.Unlock()
+	if err != nil {
+		c.srv.log.Debug("socket.io: connection closed", "reason", string(r), "err", err)
+	}
+	for _, s := range sockets {
+		s.onClose(r)
+	}
+	c.decoder.Reset()
+}

@@ -1,0 +1,154 @@
+package core
+
+import (
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/e347a4c2/socketio/core/adapter"
+	"github.com/e347a4c2/socketio/core/engine"
+	"github.com/e347a4c2/socketio/core/parser"
+)
+
+// Option configures a [Server]. Defaults follow the Node.js reference.
+type Option func(*config)
+
+type config struct {
+	engine                      engine.Options
+	connectTimeout              time.Duration
+	adapter                     adapter.Factory
+	codec                       parser.Codec
+	cleanupEmptyChildNamespaces bool
+	clientFiles                 fs.FS
+	maxPendingAcks              int
+	maxNamespaces               int
+	logger                      *slog.Logger
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		connectTimeout: 45 * time.Second,
+		codec:          parser.JSON,
+		maxPendingAcks: 1024,
+		maxNamespaces:  64,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	if c.engine.Logger == nil {
+		c.engine.Logger = c.logger
+	}
+	if c.adapter == nil {
+		c.adapter = func(nsp adapter.Namespace) adapter.Adapter { return adapter.NewInMemory(nsp) }
+	}
+	return c
+}
+
+// WithPingInterval sets the time between two heartbeat pings (default 25s).
+func WithPingInterval(d time.Duration) Option { return func(c *config) { c.engine.PingInterval = d } }
+
+// WithPingTimeout sets how long the server waits for a pong before it
+// closes the connection (default 20s).
+func WithPingTimeout(d time.Duration) Option { return func(c *config) { c.engine.PingTimeout = d } }
+
+// WithUpgradeTimeout bounds the polling-to-WebSocket upgrade (default 10s).
+func WithUpgradeTimeout(d time.Duration) Option {
+	return func(c *config) { c.engine.UpgradeTimeout = d }
+}
+
+// WithMaxHTTPBufferSize sets the largest message a client may send, in
+// bytes (the reference's maxHttpBufferSize; default 1e6).
+func WithMaxHTTPBufferSize(n int64) Option {
+	return func(c *config) { c.engine.MaxHTTPBufferSize = n }
+}
+
+// WithTransports sets the transports clients may use (default polling and
+// websocket).
+func WithTransports(t ...engine.Transport) Option {
+	return func(c *config) { c.engine.Transports = t }
+}
+
+// WithAllowUpgrades allows or forbids the polling-to-WebSocket upgrade
+// (default allowed).
+func WithAllowUpgrades(allow bool) Option {
+	return func(c *config) { c.engine.DisableUpgrades = !allow }
+}
+
+// WithAllowRequest runs fn on every Engine.IO handshake request; an error
+// refuses the connection with HTTP 403 and the error's text.
+func WithAllowRequest(fn func(r *http.Request) error) Option {
+	return func(c *config) { c.engine.AllowRequest = fn }
+}
+
+// WithCORS enables cross-origin requests (off by default).
+func WithCORS(cors *engine.CORS) Option { return func(c *config) { c.engine.CORS = cors } }
+
+// WithCookie makes the handshake set a cookie holding the Engine.IO session
+// ID, for sticky load balancing (off by default).
+func WithCookie(cookie *engine.Cookie) Option { return func(c *config) { c.engine.Cookie = cookie } }
+
+// WithPerMessageDeflate enables WebSocket compression (off by default).
+func WithPerMessageDeflate(p *engine.PerMessageDeflate) Option {
+	return func(c *config) { c.engine.PerMessageDeflate = p }
+}
+
+// WithHTTPCompression enables or disables the compression of long-polling
+// answers of at least threshold bytes (default on, 1024 bytes; a threshold
+// of zero keeps the default).
+func WithHTTPCompression(enabled bool, threshold int) Option {
+	return func(c *config) {
+		c.engine.DisableHTTPCompression = !enabled
+		c.engine.HTTPCompressionThreshold = threshold
+	}
+}
+
+// WithMaxBufferedPackets bounds the queue of packets waiting to be written
+// to one client (default 1024). A client whose queue overflows is
+// disconnected ("transport error"): a client that cannot keep up must not
+// hold unbounded memory or slow the others down.
+func WithMaxBufferedPackets(n int) Option {
+	return func(c *config) { c.engine.MaxBufferedPackets = n }
+}
+
+// WithEngineOptions replaces every Engine.IO option at once; options given
+// after it still apply.
+func WithEngineOptions(o engine.Options) Option { return func(c *config) { c.engine = o } }
+
+// WithConnectTimeout closes connections that join no namespace within d
+// (default 45s).
+func WithConnectTimeout(d time.Duration) Option { return func(c *config) { c.connectTimeout = d } }
+
+// WithAdapter sets the adapter of every namespace (default in-memory).
+func WithAdapter(f adapter.Factory) Option { return func(c *config) { c.adapter = f } }
+
+// WithCodec sets the packet codec (default parser.JSON, the reference's
+// socket.io-parser format). Clients must use the same one.
+func WithCodec(codec parser.Codec) Option { return func(c *config) { c.codec = codec } }
+
+// WithCleanupEmptyChildNamespaces removes a dynamic namespace's child once
+// its last socket leaves (default false).
+func WithCleanupEmptyChildNamespaces(on bool) Option {
+	return func(c *config) { c.cleanupEmptyChildNamespaces = on }
+}
+
+// WithClientFiles serves the browser client (socket.io.js,
+// socket.io.min.js, their source maps and socket.io.esm.min.js) from fsys
+// under the server's path, as the reference's serveClient does; for
+// example os.DirFS("node_modules/socket.io-client/dist").
+func WithClientFiles(fsys fs.FS) Option { return func(c *config) { c.clientFiles = fsys } }
+
+// WithMaxPendingAcks bounds the acknowledgements one socket may wait for
+// at a time (default 1024); beyond it, emits with acknowledgement fail
+// with ErrTooManyAcks.
+func WithMaxPendingAcks(n int) Option { return func(c *config) { c.maxPendingAcks = n } }
+
+// WithMaxNamespaces bounds the namespaces one connection may join (default
+// 64); a CONNECT beyond it is refused with a connect_error.
+func WithMaxNamespaces(n int) Option { return func(c *config) { c.maxNamespaces = n } }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
