@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // servePollingHandshake opens a polling session; the answer carries the
@@ -30,6 +31,12 @@ func (srv *Server) servePollingHandshake(w http.ResponseWriter, r *http.Request)
 // otherwise when one is sent or the session ends.
 func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
+	if s.pongOverdueLocked() {
+		s.mu.Unlock()
+		s.closeNow(ReasonPingTimeout, nil)
+		s.srv.fail(w, r, requestError(CodeUnknownSID, nil))
+		return
+	}
 	if s.transport != Polling {
 		s.mu.Unlock()
 		s.srv.fail(w, r, requestError(CodeBadRequest, errTransportMatch))
@@ -41,11 +48,22 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		s.srv.fail(w, r, requestError(CodeBadRequest, errPollOverlap))
 		return
 	}
+	// A client that probed a WebSocket pauses polling once its current poll
+	// ends; a GET that still comes after the probe waits briefly (as the
+	// reference's 100 ms upgrade check does) so that an upgrade completing
+	// meanwhile refuses it instead of answering it.
+	var probeWait <-chan time.Time
+	if s.probed {
+		t := time.NewTimer(probeCheckInterval)
+		defer t.Stop()
+		probeWait = t.C
+	}
+	lateProbe := probeWait != nil
 	var frames []Frame
 	var finish bool
 	for {
 		var ready bool
-		frames, finish, ready = s.pollReadyLocked()
+		frames, finish, ready = s.pollReadyLocked(lateProbe)
 		if ready {
 			break
 		}
@@ -53,6 +71,8 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		select {
 		case <-s.pollWake:
+		case <-probeWait:
+			probeWait, lateProbe = nil, false
 		case <-r.Context().Done():
 			s.mu.Lock()
 			s.pollWaiting = false
@@ -64,6 +84,10 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		s.pollWaiting = false
 	}
 	s.mu.Unlock()
+	if frames == nil {
+		s.srv.fail(w, r, requestError(CodeBadRequest, errTransportMatch))
+		return
+	}
 	s.writePayload(w, r, frames)
 	if finish {
 		s.closeNow(ReasonForcedClose, nil) // keeps the graceful close's reason
@@ -73,10 +97,15 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 }
 
+// probeCheckInterval is how long a poll that arrives after an upgrade
+// probe waits before it is answered with a noop.
+const probeCheckInterval = 100 * time.Millisecond
+
 // pollReadyLocked decides what a poll answers. ready is false when the poll
 // must wait; finish is true when the session closes once the answer is
-// written.
-func (s *Session) pollReadyLocked() (frames []Frame, finish, ready bool) {
+// written. No frames (and ready) means the poll is refused: it came after
+// the upgrade probe and the upgrade completed.
+func (s *Session) pollReadyLocked(lateProbe bool) (frames []Frame, finish, ready bool) {
 	switch {
 	case s.state == stateClosed:
 		if s.closeReason == ReasonTransportClose {
@@ -84,15 +113,27 @@ func (s *Session) pollReadyLocked() (frames []Frame, finish, ready bool) {
 		}
 		return []Frame{frameClose}, false, true
 	case s.transport != Polling: // upgraded while waiting
+		if lateProbe {
+			return nil, false, true
+		}
 		return []Frame{frameNoop}, false, true
 	case s.state == stateClosing:
 		return append(s.takeQueueLocked(), frameClose), true, true
 	case len(s.queue) > 0:
 		return s.takeQueueLocked(), false, true
-	case s.probed:
+	case s.probed && !lateProbe:
 		return []Frame{frameNoop}, false, true
 	}
 	return nil, false, false
+}
+
+// writeNoop answers a poll with a noop packet.
+func writeNoop(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Content-Length", "1")
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write(frameNoop.Data)
 }
 
 var bodyPool = sync.Pool{New: func() any { return new([]byte) }}
@@ -196,6 +237,12 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		s.closeNow(ReasonTransportError, errPostOverlap)
 		s.srv.fail(w, r, requestError(CodeBadRequest, errPostOverlap))
+		return
+	}
+	if s.pongOverdueLocked() {
+		s.mu.Unlock()
+		s.closeNow(ReasonPingTimeout, nil)
+		s.srv.fail(w, r, requestError(CodeUnknownSID, nil))
 		return
 	}
 	s.posting = true

@@ -43,7 +43,11 @@ type Server struct {
 	mu       sync.RWMutex
 	sessions map[string]*Session
 	closing  bool
-	live     sync.WaitGroup // one count per session until its OnClose returns
+	// clientClosed remembers, briefly, polling sessions the client closed
+	// by POST while no GET was pending, so that a GET racing with that POST
+	// gets the noop the reference answers rather than an error.
+	clientClosed map[string]time.Time
+	live         sync.WaitGroup // one count per session until its OnClose returns
 }
 
 // NewServer returns a server that calls accept for each new session, before
@@ -126,6 +130,10 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if q.sid != "" {
 		s := srv.session(q.sid)
 		if s == nil {
+			if t == Polling && r.Method == http.MethodGet && srv.takeClientClosed(q.sid) {
+				writeNoop(w)
+				return
+			}
 			srv.fail(w, r, requestError(CodeUnknownSID, nil))
 			return
 		}
@@ -224,7 +232,12 @@ func (srv *Server) register(s *Session) bool {
 	srv.sessions[s.id] = s
 	srv.live.Add(1)
 	srv.mu.Unlock()
+	// accept may close the session (a WebSocket session can then reach
+	// closeNow before accept returns): holding dispatchMu makes OnClose,
+	// which takes it, wait for the handler it is to be called on.
+	s.dispatchMu.Lock()
 	s.handler = srv.accept(s)
+	s.dispatchMu.Unlock()
 	s.startHeartbeat()
 	return true
 }
@@ -244,6 +257,35 @@ func (srv *Server) remove(s *Session) {
 	srv.mu.Unlock()
 }
 
+// clientClosedLinger is how long a GET racing with the client's close
+// packet is answered with a noop.
+const clientClosedLinger = time.Second
+
+func (srv *Server) rememberClientClosed(sid string) {
+	now := time.Now()
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.clientClosed == nil {
+		srv.clientClosed = make(map[string]time.Time)
+	}
+	if len(srv.clientClosed) >= 64 {
+		for k, exp := range srv.clientClosed {
+			if now.After(exp) {
+				delete(srv.clientClosed, k)
+			}
+		}
+	}
+	srv.clientClosed[sid] = now.Add(clientClosedLinger)
+}
+
+func (srv *Server) takeClientClosed(sid string) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	exp, ok := srv.clientClosed[sid]
+	delete(srv.clientClosed, sid)
+	return ok && time.Now().Before(exp)
+}
+
 // SessionCount returns the number of open sessions.
 func (srv *Server) SessionCount() int {
 	srv.mu.RLock()
@@ -255,7 +297,8 @@ func (srv *Server) SessionCount() int {
 // what it has queued, a pending long-poll is answered with a close packet,
 // a WebSocket closes with status 1001), and waits until every session's
 // OnClose has returned or ctx ends. When ctx ends first, the remaining
-// sessions are closed at once and ctx's error is returned.
+// sessions are closed at once and ctx's error is returned without waiting
+// for their OnClose calls, which wait for any OnMessage still running.
 func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.mu.Lock()
 	srv.closing = true
@@ -279,7 +322,8 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		for _, s := range sessions {
 			s.closeNow(ReasonServerShutdown, ctx.Err())
 		}
-		<-done
+		// Do not wait for done: a handler stuck in OnMessage would hold
+		// Shutdown past its deadline.
 		return ctx.Err()
 	}
 }

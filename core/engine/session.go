@@ -91,12 +91,13 @@ func (s *Session) Send(frames ...Frame) error {
 	s.mu.Lock()
 	err := s.enqueueLocked(frames)
 	start := s.startWriterLocked()
+	transport := s.transport // for the log: read under the lock, an upgrade may change it
 	s.mu.Unlock()
 	if start {
 		go s.writeLoop()
 	}
 	if err == ErrQueueFull {
-		s.srv.log.Warn("engine.io session closed: outgoing queue full", "transport", s.transport)
+		s.srv.log.Warn("engine.io session closed: outgoing queue full", "transport", transport)
 		s.closeNow(ReasonTransportError, ErrQueueFull)
 	}
 	return err
@@ -192,14 +193,15 @@ func (s *Session) writeLoop() {
 		if len(s.queue) == 0 || s.state == stateClosed {
 			s.writing = false
 			closing := s.state == stateClosing
+			reason := s.closeReason // read under the lock: closeNow writes it
 			code := websocket.StatusNormalClosure
-			if s.closeReason == ReasonServerShutdown {
+			if reason == ReasonServerShutdown {
 				code = websocket.StatusGoingAway
 			}
 			s.mu.Unlock()
 			if closing {
 				_ = conn.Close(code, "")
-				s.closeNow(s.closeReason, nil)
+				s.closeNow(reason, nil)
 			}
 			return
 		}
@@ -294,6 +296,13 @@ func (s *Session) heartbeat() {
 	}
 }
 
+// pongOverdueLocked reports whether the client failed to answer a ping in
+// time. Requests check it so that a session past its deadline is closed
+// even if the heartbeat timer has not run yet.
+func (s *Session) pongOverdueLocked() bool {
+	return s.awaitingPong && s.state == stateOpen && !time.Now().Before(s.hbDue)
+}
+
 func (s *Session) onPong() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -328,12 +337,15 @@ func (s *Session) closeGracefully(reason CloseReason) {
 	case Polling:
 		if s.pollWaiting {
 			s.wakePollLocked()
-		} else {
-			// The client polls again within pingInterval unless it is gone.
-			grace := s.srv.opts.PingInterval + s.srv.opts.PingTimeout
-			s.closeTimer = time.AfterFunc(grace, func() { s.closeNow(reason, nil) })
 		}
 	}
+	// Bound the close, since the heartbeat that would catch a dead client
+	// is stopped: a live client polls again, or reads what the writer
+	// sends, within pingInterval. Without the bound, a polling client that
+	// is gone, or a WebSocket client that stopped reading (the writer then
+	// blocks in Write for good), would keep the session forever.
+	grace := s.srv.opts.PingInterval + s.srv.opts.PingTimeout
+	s.closeTimer = time.AfterFunc(grace, func() { s.closeNow(reason, nil) })
 	s.mu.Unlock()
 	if probe != nil {
 		_ = probe.CloseNow()
@@ -364,20 +376,28 @@ func (s *Session) closeNow(reason CloseReason, err error) {
 	}
 	ws, probe := s.ws, s.probeConn
 	s.queue, s.spare = nil, nil
+	lingers := reason == ReasonTransportClose && s.transport == Polling && !s.pollWaiting
 	if s.pollWaiting {
 		s.wakePollLocked()
 	}
 	s.mu.Unlock()
+	if lingers {
+		s.srv.rememberClientClosed(s.id)
+	}
 
 	s.srv.remove(s)
-	if ws != nil {
-		_ = ws.CloseNow()
-	}
-	if probe != nil {
-		_ = probe.CloseNow()
-	}
+	// The connections are closed in the goroutine: CloseNow waits for a
+	// close handshake under way (the writer's graceful Close, up to 10s
+	// with a client that does not answer it), and closeNow must not block
+	// its callers, Shutdown among them. OnClose still comes after.
 	// OnClose must wait for a running OnMessage, which may be the caller.
 	go func() {
+		if ws != nil {
+			_ = ws.CloseNow()
+		}
+		if probe != nil {
+			_ = probe.CloseNow()
+		}
 		s.dispatchMu.Lock()
 		if s.handler != nil {
 			s.handler.OnClose(reason, err)

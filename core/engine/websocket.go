@@ -104,9 +104,7 @@ func (srv *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, s *Sessi
 	s.probeConn = conn
 	s.mu.Unlock()
 
-	timer := time.AfterFunc(srv.opts.UpgradeTimeout, func() { _ = conn.CloseNow() })
-	abort := func() {
-		timer.Stop()
+	reset := func() {
 		s.mu.Lock()
 		if s.probeConn == conn {
 			s.probeConn = nil
@@ -114,6 +112,17 @@ func (srv *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, s *Sessi
 			s.probed = false
 		}
 		s.mu.Unlock()
+	}
+	// On timeout the session is reset before the connection is closed:
+	// once the client sees its probe closed, the session is back on plain
+	// polling (polls wait again instead of getting noops).
+	timer := time.AfterFunc(srv.opts.UpgradeTimeout, func() {
+		reset()
+		_ = conn.CloseNow()
+	})
+	abort := func() {
+		timer.Stop()
+		reset()
 		_ = conn.CloseNow()
 	}
 	for {
