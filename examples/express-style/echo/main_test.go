@@ -1,0 +1,16 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/e347a4c2/socketio/internal/browsertest"
+)
+
+// TestBrowser drives the chat, served by Echo, in headless Chromium; alice
+// signs in through the app's login first, and the page shows it.
+func TestBrowser(t *testing.T) {
+	browsertest.Require(t)
+	handler, io := newApp()
+	ts := browsertest.Serve(t, handler, io)
+	browsertest.Chat(t, ts.URL, browsertest.ChatOptions{Name: "echo", LoginVia: "echo-jwt"})
+}
