@@ -30,6 +30,10 @@ type Namespace interface {
 	Name() string
 	// Encode encodes p once, for any number of recipients.
 	Encode(p *parser.Packet) ([]engine.Frame, error)
+	// ServerSideEvent delivers an event another node sent with
+	// ServerSideEmit to the namespace's handlers. ack is nil when the
+	// sender expects no answer; otherwise each handler may call it once.
+	ServerSideEvent(event string, args []any, ack func(args []any))
 }
 
 // Socket is the adapter's view of a socket connected to this node.
