@@ -102,7 +102,16 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 	if err := b.nsp.adapter.BroadcastWithAck(ctx, p, &opts, c.handler()); err != nil {
 		return nil, err
 	}
-	return c.wait(ctx)
+	acks, err := c.wait(ctx)
+	if err != nil {
+		// As in the reference, forget the acknowledgements that did not
+		// come: without a deadline they would stay pending for good, and
+		// count against WithMaxPendingAcks.
+		for _, s := range b.nsp.Sockets() {
+			s.cancelAck(p.ID)
+		}
+	}
+	return acks, err
 }
 
 // FetchSockets describes the selected sockets, on every node unless Local.

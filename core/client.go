@@ -18,6 +18,7 @@ type client struct {
 	mu           sync.Mutex
 	sockets      map[string]*Socket // by namespace name
 	connectTimer *time.Timer
+	joined       bool             // a socket has connected (passed its middleware)
 	closeReason  DisconnectReason // overrides the engine's reason when set
 	closed       bool
 }
@@ -34,10 +35,12 @@ func (srv *Server) newClient(s *engine.Session) engine.SessionHandler {
 	return c
 }
 
-// onConnectTimeout closes a connection that joined no namespace in time.
+// onConnectTimeout closes a connection that joined no namespace in time. A
+// socket whose middleware is still running has not joined yet: as in the
+// reference, slow middleware does not hold the connection open.
 func (c *client) onConnectTimeout() {
 	c.mu.Lock()
-	idle := len(c.sockets) == 0
+	idle := !c.joined
 	c.mu.Unlock()
 	if idle {
 		c.close(ReasonForcedServerClose)
@@ -144,7 +147,12 @@ func (c *client) sendConnectError(nsp string, payload any) {
 }
 
 // connected is called once a socket of the client is connected.
-func (c *client) connected() { c.connectTimer.Stop() }
+func (c *client) connected() {
+	c.mu.Lock()
+	c.joined = true
+	c.mu.Unlock()
+	c.connectTimer.Stop()
+}
 
 // removeSocket forgets s if it is still the client's socket of its
 // namespace.

@@ -107,8 +107,8 @@ func (s *Socket) Namespace() *Namespace { return s.nsp }
 
 // Context returns a context that carries the values of the handshake
 // request's context (what a framework's middleware put there) and is
-// cancelled when the socket disconnects, with the DisconnectReason as its
-// cause.
+// cancelled as soon as the socket disconnects (before the disconnect
+// handlers run), with the DisconnectReason as its cause.
 func (s *Socket) Context() context.Context { return s.ctx }
 
 // Request returns the HTTP request that opened the connection, without its
@@ -225,7 +225,7 @@ func (s *Socket) Off(event string) {
 }
 
 // OnAny registers a handler for every incoming event, called before the
-// event's own handlers.
+// event middleware (see [Socket.Use]) and the event's own handlers.
 func (s *Socket) OnAny(h func(e *Event)) (remove func()) {
 	l := &anyListener{fn: h}
 	s.mu.Lock()
@@ -382,9 +382,11 @@ func (s *Socket) runConnect() {
 	s.state = socketConnected
 	s.registered = true
 	s.mu.Unlock()
+	// Queue the answer before the socket joins the namespace: a broadcast
+	// must not reach the client before it.
+	_ = s.writePacket(&parser.Packet{Type: parser.Connect, Namespace: s.nsp.name, Data: connectPayload{SID: s.id}}, false)
 	s.nsp.add(s)
 	s.client.connected()
-	s.writePacket(&parser.Packet{Type: parser.Connect, Namespace: s.nsp.name, Data: connectPayload{SID: s.id}}, false)
 	for _, h := range s.nsp.connectionHandlers() {
 		h(s)
 	}
@@ -408,14 +410,16 @@ func (s *Socket) runEvent(p *parser.Packet) {
 		s.emitError(err)
 		return
 	}
+	// As in the reference, the catch-all handlers see every event, even
+	// those the event middleware refuses.
+	for _, l := range anyIn {
+		l.fn(e)
+	}
 	for _, mw := range mws {
 		if err := mw(e); err != nil {
 			s.emitError(err)
 			return
 		}
-	}
-	for _, l := range anyIn {
-		l.fn(e)
 	}
 	s.mu.Lock()
 	hs := s.handlers[e.Name]
@@ -440,6 +444,9 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	acks := s.acks
 	s.acks = nil
 	s.mu.Unlock()
+	// Cancel at once, not after the queued tasks: a handler or middleware
+	// blocked on the context must return for those tasks to run.
+	s.cancel(reason)
 	for _, a := range acks {
 		a.fn(nil, ErrDisconnected)
 	}
@@ -486,10 +493,12 @@ func (s *Socket) disconnect(remove bool) {
 	if !s.Connected() {
 		return
 	}
-	s.writePacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name}, false)
+	// Forget the socket before the client can see the DISCONNECT: a CONNECT
+	// it sends right after is for a new socket, not a duplicate.
 	if remove {
 		s.client.removeSocket(s)
 	}
+	_ = s.writePacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name}, false)
 	s.onClose(ReasonServerNamespaceDisconnect)
 }
 

@@ -108,24 +108,22 @@ func (a *InMemory) AddSocket(s Socket) {
 
 // RemoveSocket implements Adapter.
 func (a *InMemory) RemoveSocket(id string) {
-	var created, deleted []Room
 	a.mu.Lock()
 	rooms := a.joined[id]
 	delete(a.joined, id)
-	for _, r := range rooms {
-		if a.leaveLocked(id, r) {
-			deleted = append(deleted, r)
-		}
+	left := make([]roomChange, len(rooms))
+	for i, r := range rooms {
+		left[i] = roomChange{r, a.leaveLocked(id, r)}
 	}
 	delete(a.sockets, id)
 	a.all.remove(id)
 	a.mu.Unlock()
-	a.notify(created, deleted, rooms, nil, id)
+	a.notifyLeave(left, id)
 }
 
 // Join implements Adapter.
 func (a *InMemory) Join(id string, rooms ...Room) {
-	var created, joined []Room
+	var joined []roomChange
 	a.mu.Lock()
 	s, ok := a.sockets[id]
 	if !ok {
@@ -137,22 +135,22 @@ func (a *InMemory) Join(id string, rooms ...Room) {
 			continue
 		}
 		set := a.rooms[r]
-		if set == nil {
+		created := set == nil
+		if created {
 			set = &memberSet{}
 			a.rooms[r] = set
-			created = append(created, r)
 		}
 		set.add(s)
 		a.joined[id] = append(a.joined[id], r)
-		joined = append(joined, r)
+		joined = append(joined, roomChange{r, created})
 	}
 	a.mu.Unlock()
-	a.notify(created, nil, nil, joined, id)
+	a.notifyJoin(joined, id)
 }
 
 // Leave implements Adapter.
 func (a *InMemory) Leave(id string, rooms ...Room) {
-	var deleted, left []Room
+	var left []roomChange
 	a.mu.Lock()
 	for _, r := range rooms {
 		list := a.joined[id]
@@ -166,13 +164,10 @@ func (a *InMemory) Leave(id string, rooms ...Room) {
 		} else {
 			a.joined[id] = list
 		}
-		if a.leaveLocked(id, r) {
-			deleted = append(deleted, r)
-		}
-		left = append(left, r)
+		left = append(left, roomChange{r, a.leaveLocked(id, r)})
 	}
 	a.mu.Unlock()
-	a.notify(nil, deleted, left, nil, id)
+	a.notifyLeave(left, id)
 }
 
 // leaveLocked removes id from room r's set and reports whether the room
@@ -189,26 +184,37 @@ func (a *InMemory) leaveLocked(id string, r Room) bool {
 	return false
 }
 
-func (a *InMemory) notify(created, deleted, left, joined []Room, id string) {
+// roomChange is a room a socket joined or left; edge is true when the
+// join created the room or the leave deleted it.
+type roomChange struct {
+	room Room
+	edge bool
+}
+
+// notifyJoin reports joins in the reference's order: for each room, its
+// creation, then the join.
+func (a *InMemory) notifyJoin(joined []roomChange, id string) {
 	ev := &a.events
-	if ev.CreateRoom != nil {
-		for _, r := range created {
-			ev.CreateRoom(r)
+	for _, c := range joined {
+		if c.edge && ev.CreateRoom != nil {
+			ev.CreateRoom(c.room)
+		}
+		if ev.JoinRoom != nil {
+			ev.JoinRoom(c.room, id)
 		}
 	}
-	if ev.JoinRoom != nil {
-		for _, r := range joined {
-			ev.JoinRoom(r, id)
+}
+
+// notifyLeave reports leaves in the reference's order: for each room, the
+// leave, then the room's deletion.
+func (a *InMemory) notifyLeave(left []roomChange, id string) {
+	ev := &a.events
+	for _, c := range left {
+		if ev.LeaveRoom != nil {
+			ev.LeaveRoom(c.room, id)
 		}
-	}
-	if ev.LeaveRoom != nil {
-		for _, r := range left {
-			ev.LeaveRoom(r, id)
-		}
-	}
-	if ev.DeleteRoom != nil {
-		for _, r := range deleted {
-			ev.DeleteRoom(r)
+		if c.edge && ev.DeleteRoom != nil {
+			ev.DeleteRoom(c.room)
 		}
 	}
 }
