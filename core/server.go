@@ -62,7 +62,7 @@ func NewServer(opts ...Option) *Server {
 // ServeHTTP serves the Engine.IO endpoint (and the browser client when
 // WithClientFiles is set).
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if srv.clientServer != nil && r.URL.RawQuery == "" && srv.clientServer.serve(w, r) {
+	if srv.clientServer != nil && !strings.Contains(r.URL.RawQuery, "EIO=") && srv.clientServer.serve(w, r) {
 		return
 	}
 	srv.engine.ServeHTTP(w, r)

@@ -18,8 +18,12 @@ const (
 
 // maxSpareQueue is the largest queue backing array a session keeps for
 // reuse; bigger ones, left by bursts, are released to keep idle sessions
-// small.
-const maxSpareQueue = 32
+// small. (append grows a []Frame past 16 elements to a capacity of 35.)
+const maxSpareQueue = 64
+
+// shutdownGrace bounds how long Shutdown waits for a client to collect
+// what its session still has queued.
+const shutdownGrace = 2 * time.Second
 
 // Session is one Engine.IO connection. Its methods are safe for concurrent
 // use.
@@ -344,7 +348,12 @@ func (s *Session) closeGracefully(reason CloseReason) {
 	// sends, within pingInterval. Without the bound, a polling client that
 	// is gone, or a WebSocket client that stopped reading (the writer then
 	// blocks in Write for good), would keep the session forever.
+	// A server shutting down waits less: a live polling client is back
+	// within a round trip, and clients reconnect elsewhere anyway.
 	grace := s.srv.opts.PingInterval + s.srv.opts.PingTimeout
+	if reason == ReasonServerShutdown {
+		grace = min(grace, shutdownGrace)
+	}
 	s.closeTimer = time.AfterFunc(grace, func() { s.closeNow(reason, nil) })
 	s.mu.Unlock()
 	if probe != nil {
