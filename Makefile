@@ -10,7 +10,7 @@ NODE_DIR := test/node
 PKGS ?= ./...
 FUZZTIME ?= 10s
 # package:FuzzName pairs; a target whose fuzz function does not exist yet is skipped.
-FUZZ_TARGETS ?= ./core/parser:FuzzDecode ./core/parser:FuzzBinaryReconstruct ./core/engine:FuzzDecodePayload
+FUZZ_TARGETS ?= ./core/parser:FuzzDecode ./core/parser:FuzzBinaryReconstruct ./core/engine:FuzzDecodePayload ./msgpackparser:FuzzDecode
 
 .PHONY: test run fmt-check vet lint go-test fuzz node-deps tools
 
@@ -44,7 +44,7 @@ lint: tools
 
 # SOCKETIO_REQUIRE_NODE=1: Node-driven tests fail instead of skipping when node or test/node deps are missing.
 go-test: node-deps
-	SOCKETIO_REQUIRE_NODE=1 go test -race -shuffle=on -timeout 10m $(PKGS)
+	SOCKETIO_REQUIRE_NODE=1 SOCKETIO_REQUIRE_REDIS=1 go test -race -shuffle=on -timeout 10m $(PKGS)
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -2,7 +2,10 @@ package core
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/e347a4c2/socketio/core/adapter"
@@ -98,17 +101,45 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 	}
 	p := &parser.Packet{Type: parser.Event, Namespace: b.nsp.name, ID: b.nsp.nextAckID(), HasID: true,
 		Data: eventData(event, args)}
-	c := newAckCollector(servers)
-	if err := b.nsp.adapter.BroadcastWithAck(ctx, p, &opts, c.handler()); err != nil {
-		return nil, err
-	}
-	acks, err := c.wait(ctx)
+	acks, err := collectAcks(ctx, newAckCollector(servers), func(ctx context.Context, h adapter.AckHandler) error {
+		return b.nsp.adapter.BroadcastWithAck(ctx, p, &opts, h)
+	})
 	if err != nil {
 		// As in the reference, forget the acknowledgements that did not
 		// come: without a deadline they would stay pending for good, and
 		// count against WithMaxPendingAcks.
 		for _, s := range b.nsp.Sockets() {
 			s.cancelAck(p.ID)
+		}
+	}
+	return acks, err
+}
+
+// collectAcks starts an operation whose answers c collects, with start,
+// and waits for them. The context start gets ends when the wait does; the
+// adapter's AckHandler.Fail ends the wait early, with an error wrapping
+// ErrAckTimeout and the adapter's.
+func collectAcks(ctx context.Context, c *ackCollector, start func(context.Context, adapter.AckHandler) error) ([]Ack, error) {
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var failure atomic.Pointer[error]
+	h := c.handler()
+	h.Fail = func(err error) {
+		if err == nil {
+			err = errors.New("the adapter gave up waiting")
+		}
+		if failure.CompareAndSwap(nil, &err) {
+			cancel()
+		}
+	}
+	if err := start(ctx, h); err != nil {
+		return nil, err
+	}
+	acks, err := c.wait(ctx)
+	if err != nil && parent.Err() == nil {
+		if f := failure.Load(); f != nil {
+			err = fmt.Errorf("%w: %w", ErrAckTimeout, *f)
 		}
 	}
 	return acks, err

@@ -56,6 +56,9 @@ func (v adapterView) ServerSideEvent(event string, args []any, ack func(args []a
 	v.n.handleServerEvent(event, args, ack)
 }
 
+// NextAckID implements adapter.AckIDSource.
+func (v adapterView) NextAckID() uint64 { return v.n.nextAckID() }
+
 // Name returns the namespace's name, such as "/" or "/chat".
 func (n *Namespace) Name() string { return n.name }
 
@@ -271,12 +274,10 @@ func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, arg
 	}
 	p := &parser.Packet{Type: parser.Event, Namespace: n.name, Data: append([]any{event}, args...),
 		ID: n.nextAckID(), HasID: true}
-	c := newAckCollector(1)
-	h := c.handler()
-	if err := n.adapter.ServerSideEmit(ctx, p, &h); err != nil {
-		return nil, err
-	}
-	return c.wait(ctx)
+	// The adapter reports, with one Expect call, how many nodes answer.
+	return collectAcks(ctx, newAckCollector(1), func(ctx context.Context, h adapter.AckHandler) error {
+		return n.adapter.ServerSideEmit(ctx, p, &h)
+	})
 }
 
 // ParentNamespace creates and groups dynamic namespaces; see

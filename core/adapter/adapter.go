@@ -36,6 +36,16 @@ type Namespace interface {
 	ServerSideEvent(event string, args []any, ack func(args []any))
 }
 
+// AckIDSource is implemented by the [Namespace] the core passes to its
+// adapters. A cluster adapter that delivers, for another node, a broadcast
+// whose answers that node collects numbers the packet with NextAckID, so
+// that its id cannot collide with the acknowledgements the namespace
+// already waits for.
+type AckIDSource interface {
+	// NextAckID returns an acknowledgement id of the namespace not used yet.
+	NextAckID() uint64
+}
+
 // Socket is the adapter's view of a socket connected to this node.
 type Socket interface {
 	// ID returns the socket's ID (not the Engine.IO session ID).
@@ -112,8 +122,13 @@ type AckHandler struct {
 	// Expect is called with the number of clients that were sent the
 	// packet; a cluster adapter calls it once per node that answers.
 	Expect func(n int)
-	// Ack is called with each client's answer.
+	// Ack is called with each client's answer. socketID is empty for an
+	// answer another node relayed (the cluster protocol does not carry it).
 	Ack func(socketID string, args parser.Payload)
+	// Fail, when set, ends the wait for answers early: a cluster adapter
+	// calls it when it gives up on answers that have not come (its own
+	// request timeout, its Close). The answers received before are kept.
+	Fail func(err error)
 }
 
 // Adapter manages the rooms of one namespace and carries broadcasts to the
@@ -136,7 +151,8 @@ type Adapter interface {
 	Broadcast(ctx context.Context, p *parser.Packet, opts *BroadcastOptions) error
 	// BroadcastWithAck sends p, whose ack id is set, and reports the
 	// expected and received answers to h. It returns once the packet is
-	// sent; the caller waits for the answers.
+	// sent; the caller waits for the answers, and ctx ends when it stops
+	// waiting (an adapter may then forget what it kept for them).
 	BroadcastWithAck(ctx context.Context, p *parser.Packet, opts *BroadcastOptions, h AckHandler) error
 	// SocketIDs returns the IDs of the sockets in any of rooms (every
 	// socket when rooms is empty), on every node unless opts.Flags.Local.
@@ -152,8 +168,10 @@ type Adapter interface {
 	// DisconnectSockets disconnects the sockets opts selects.
 	DisconnectSockets(ctx context.Context, opts *BroadcastOptions, close bool) error
 	// ServerSideEmit sends an event to the other nodes of the cluster (not
-	// to this one). With a non-nil h, their answers are reported to it and
-	// the packet's ack id is set.
+	// to this one). With a non-nil h the packet's ack id is set: the
+	// adapter calls h.Expect once with the number of answers to wait for
+	// (one per other node), then h.Ack for each answer, or h.Fail when it
+	// gives up waiting; ctx ends when the caller stops waiting.
 	ServerSideEmit(ctx context.Context, p *parser.Packet, h *AckHandler) error
 	// ServerCount returns the number of nodes in the cluster.
 	ServerCount(ctx context.Context) (int, error)
