@@ -114,9 +114,12 @@ func WithMaxBufferedPackets(n int) Option {
 	return func(c *config) { c.engine.MaxBufferedPackets = n }
 }
 
-// WithEngineOptions replaces every Engine.IO option at once; options given
-// after it still apply.
-func WithEngineOptions(o engine.Options) Option { return func(c *config) { c.engine = o } }
+// WithEngineOptions replaces every Engine.IO option at once with a copy of
+// *o; options given after it still apply.
+func WithEngineOptions(o *engine.Options) Option {
+	opts := *o
+	return func(c *config) { c.engine = opts }
+}
 
 // WithConnectTimeout closes connections that join no namespace within d
 // (default 45s).

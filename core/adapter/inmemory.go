@@ -42,16 +42,15 @@ type memberSet struct {
 	index map[string]int
 }
 
-func (m *memberSet) add(s Socket) bool {
+func (m *memberSet) add(s Socket) {
 	if _, ok := m.index[s.ID()]; ok {
-		return false
+		return
 	}
 	if m.index == nil {
 		m.index = make(map[string]int)
 	}
 	m.index[s.ID()] = len(m.list)
 	m.list = append(m.list, s)
-	return true
 }
 
 func (m *memberSet) remove(id string) bool {

@@ -43,7 +43,7 @@ func Example() {
 	}
 	_ = p.Payload.Decode(0, &event)
 	_ = p.Payload.Decode(1, &file)
-	fmt.Println(event, file.Name, file.Data)
+	fmt.Printf("%s %s %v\n", event, file.Name, file.Data)
 
 	v, _ := p.Payload.Value(1)
 	fmt.Printf("%v\n", v)

@@ -120,7 +120,7 @@ func (c *Client) Do(ctx context.Context, method, query string, header http.Heade
 	if err != nil {
 		return nil, err
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		return nil, err
@@ -274,16 +274,16 @@ func (s *Polling) Probe(ctx context.Context) (*WS, error) {
 		return nil, err
 	}
 	if err := ws.Write(ctx, Control(Ping, "probe")); err != nil {
-		ws.Close()
+		_ = ws.Close()
 		return nil, err
 	}
 	p, err := ws.Read(ctx)
 	if err != nil {
-		ws.Close()
+		_ = ws.Close()
 		return nil, err
 	}
 	if p.Type != Pong || string(p.Data) != "probe" {
-		ws.Close()
+		_ = ws.Close()
 		return nil, fmt.Errorf("eiotest: probe answered %q", p.String())
 	}
 	return ws, nil
@@ -299,7 +299,7 @@ func (s *Polling) Upgrade(ctx context.Context) (*WS, error) {
 		return nil, err
 	}
 	if err := ws.Write(ctx, Control(Upgrade, "")); err != nil {
-		ws.Close()
+		_ = ws.Close()
 		return nil, err
 	}
 	return ws, nil

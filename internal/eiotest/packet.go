@@ -87,7 +87,7 @@ func DecodePayload(b []byte) ([]Packet, error) {
 		if len(part) > 0 && part[0] == 'b' {
 			data, err := base64.StdEncoding.DecodeString(string(part[1:]))
 			if err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+				return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 			}
 			packets = append(packets, Bin(data))
 			continue

@@ -3,6 +3,7 @@ package eiotest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 
 	"github.com/coder/websocket"
@@ -30,12 +31,8 @@ func (c *Client) DialWebSocket(ctx context.Context, query string, opts *websocke
 		o.HTTPClient = c.HTTP
 	}
 	h := http.Header{}
-	for k, v := range c.Header {
-		h[k] = v
-	}
-	for k, v := range o.HTTPHeader {
-		h[k] = v
-	}
+	maps.Copy(h, c.Header)
+	maps.Copy(h, o.HTTPHeader)
 	o.HTTPHeader = h
 	conn, res, err := websocket.Dial(ctx, c.url(query), &o)
 	if err != nil {
@@ -57,7 +54,7 @@ func (c *Client) OpenWebSocket(ctx context.Context) (*WS, error) {
 		ws.Handshake, err = ParseHandshake(p)
 	}
 	if err != nil {
-		ws.Close()
+		_ = ws.Close()
 		return nil, err
 	}
 	return ws, nil

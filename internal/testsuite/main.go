@@ -70,7 +70,7 @@ func newEchoServer(logger *slog.Logger) *engine.Server {
 // as "message-back" and acknowledges "message-with-ack" with its arguments.
 func newSocketIOServer(logger *slog.Logger) *core.Server {
 	io := core.NewServer(
-		core.WithEngineOptions(*suiteOptions(logger)),
+		core.WithEngineOptions(suiteOptions(logger)),
 		core.WithConnectTimeout(time.Second),
 		core.WithLogger(logger),
 	)
