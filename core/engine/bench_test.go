@@ -229,7 +229,8 @@ func memSnapshot() (runtime.MemStats, map[string]int64, int) {
 		records = make([]runtime.MemProfileRecord, n+64)
 	}
 	heap := map[string]int64{}
-	for _, r := range records {
+	for i := range records {
+		r := &records[i]
 		heap[stackSide(r.Stack())] += r.InUseBytes()
 	}
 	return ms, heap, runtime.NumGoroutine()

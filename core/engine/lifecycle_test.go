@@ -237,7 +237,7 @@ func TestSessionClose(t *testing.T) {
 		if e := r.waitClose(t); e.reason != ReasonForcedClose {
 			t.Fatalf("close %q", e.reason)
 		}
-		if err := r.s.Send(TextMessage(nil)); err != ErrSessionClosed {
+		if err := r.s.Send(TextMessage(nil)); !errors.Is(err, ErrSessionClosed) {
 			t.Fatalf("Send after close: %v", err)
 		}
 		h.waitSessions(0)
@@ -249,7 +249,7 @@ func TestSessionClose(t *testing.T) {
 		r.s.Close()
 		// Closing, the session refuses new messages but still delivers
 		// what it had queued.
-		if err := r.s.Send(TextMessage(nil)); err != ErrSessionClosed {
+		if err := r.s.Send(TextMessage(nil)); !errors.Is(err, ErrSessionClosed) {
 			t.Fatalf("Send while closing: %v", err)
 		}
 		if got := h.poll(p); got != "4a\x1e4b\x1e1" {
@@ -287,7 +287,7 @@ func TestSessionClose(t *testing.T) {
 		if e := r.waitClose(t); e.reason != ReasonForcedClose {
 			t.Fatalf("close %q", e.reason)
 		}
-		if err := r.s.Send(TextMessage(nil)); err != ErrSessionClosed {
+		if err := r.s.Send(TextMessage(nil)); !errors.Is(err, ErrSessionClosed) {
 			t.Fatalf("Send after close: %v", err)
 		}
 	})
@@ -358,7 +358,7 @@ func TestSendErrors(t *testing.T) {
 		ws, r := h.openWS()
 		ws.Close()
 		r.waitClose(t)
-		if err := r.s.Send(TextMessage([]byte("x"))); err != ErrSessionClosed {
+		if err := r.s.Send(TextMessage([]byte("x"))); !errors.Is(err, ErrSessionClosed) {
 			t.Fatalf("Send: %v", err)
 		}
 		if r.s.TrySend(TextMessage([]byte("x"))) {
@@ -373,13 +373,13 @@ func TestSendErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := r.s.Send(TextMessage([]byte("overflow"))); err != ErrQueueFull {
+		if err := r.s.Send(TextMessage([]byte("overflow"))); !errors.Is(err, ErrQueueFull) {
 			t.Fatalf("Send: %v, want ErrQueueFull", err)
 		}
-		if e := r.waitClose(t); e.reason != ReasonTransportError || e.err != ErrQueueFull {
+		if e := r.waitClose(t); e.reason != ReasonTransportError || !errors.Is(e.err, ErrQueueFull) {
 			t.Fatalf("close %q %v", e.reason, e.err)
 		}
-		if err := r.s.Send(TextMessage(nil)); err != ErrSessionClosed {
+		if err := r.s.Send(TextMessage(nil)); !errors.Is(err, ErrSessionClosed) {
 			t.Fatalf("Send: %v", err)
 		}
 		// The queued packets are dropped: the client is told the session
@@ -398,7 +398,7 @@ func TestSendErrors(t *testing.T) {
 		for i := range frames {
 			frames[i] = TextMessage([]byte("x"))
 		}
-		if err := r.s.Send(frames...); err != ErrQueueFull {
+		if err := r.s.Send(frames...); !errors.Is(err, ErrQueueFull) {
 			t.Fatalf("Send: %v, want ErrQueueFull", err)
 		}
 		// The pending GET learns that the session closed.
@@ -518,7 +518,7 @@ func TestShutdownContextExpiry(t *testing.T) {
 		_, r := h.handshake()
 		ctx, cancel := context.WithTimeout(h.ctx, 20*time.Millisecond)
 		defer cancel()
-		if err := h.srv.Shutdown(ctx); err != context.DeadlineExceeded {
+		if err := h.srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Shutdown: %v", err)
 		}
 		if e := r.waitClose(t); e.reason != ReasonServerShutdown {
@@ -548,7 +548,7 @@ func TestShutdownContextExpiry(t *testing.T) {
 		// Shutdown must not wait for.
 		select {
 		case err := <-errc:
-			if err != context.DeadlineExceeded {
+			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("Shutdown: %v", err)
 			}
 		case <-time.After(4 * time.Second):
@@ -633,7 +633,7 @@ func TestCloseInAccept(t *testing.T) {
 			defer ws.Close()
 		}
 		r := h.session()
-		if e := r.waitClose(t); e.reason != ReasonTransportError || e.err != ErrQueueFull {
+		if e := r.waitClose(t); e.reason != ReasonTransportError || !errors.Is(e.err, ErrQueueFull) {
 			t.Fatalf("close %q %v", e.reason, e.err)
 		}
 	})

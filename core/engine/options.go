@@ -3,6 +3,7 @@ package engine
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -151,10 +152,5 @@ func (o *Options) withDefaults() Options {
 }
 
 func (o *Options) allows(t Transport) bool {
-	for _, x := range o.Transports {
-		if x == t {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(o.Transports, t)
 }

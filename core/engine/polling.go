@@ -3,6 +3,7 @@ package engine
 import (
 	"compress/flate"
 	"compress/gzip"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -261,7 +262,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(r, s.srv.opts.MaxHTTPBufferSize)
 	if err != nil {
 		s.closeNow(ReasonTransportError, err)
-		if err == errBodyTooLarge {
+		if errors.Is(err, errBodyTooLarge) {
 			s.srv.log.Debug("engine.io POST body too large", "remote", r.RemoteAddr)
 			http.Error(w, "Payload Too Large", http.StatusRequestEntityTooLarge)
 			return

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"net/http"
 	"sync"
 	"time"
@@ -100,7 +101,7 @@ func (s *Session) Send(frames ...Frame) error {
 	if start {
 		go s.writeLoop()
 	}
-	if err == ErrQueueFull {
+	if errors.Is(err, ErrQueueFull) {
 		s.srv.log.Warn("engine.io session closed: outgoing queue full", "transport", transport)
 		s.closeNow(ReasonTransportError, ErrQueueFull)
 	}
@@ -191,7 +192,6 @@ func (s *Session) writeLoop() {
 		s.mu.Lock()
 		if done != nil {
 			s.recycleLocked(done)
-			done = nil
 		}
 		conn := s.ws
 		if len(s.queue) == 0 || s.state == stateClosed {
@@ -295,7 +295,7 @@ func (s *Session) heartbeat() {
 	if start {
 		go s.writeLoop()
 	}
-	if err == ErrQueueFull {
+	if errors.Is(err, ErrQueueFull) {
 		s.closeNow(ReasonTransportError, ErrQueueFull)
 	}
 }
