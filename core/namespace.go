@@ -28,12 +28,16 @@ type Namespace struct {
 	adapter adapter.Adapter
 	ackIDs  atomic.Uint64
 
-	mu            sync.RWMutex
-	middlewares   []Middleware
-	onConnection  []func(*Socket)
-	sockets       map[string]*Socket
-	serverEvents  map[string][]func(*ServerEvent)
-	everConnected bool
+	mu           sync.RWMutex
+	middlewares  []Middleware
+	onConnection []func(*Socket)
+	sockets      map[string]*Socket
+	serverEvents map[string][]func(*ServerEvent)
+	// members counts the sockets that hold the namespace: from the CONNECT
+	// that chose it (before the middleware runs) to their release. An empty
+	// dynamic child is removed only when it drops to zero, so a socket that
+	// is still joining never lands in a namespace that went away.
+	members int
 }
 
 func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace {
@@ -135,7 +139,6 @@ func (n *Namespace) connectionHandlers() []func(*Socket) {
 func (n *Namespace) add(s *Socket) {
 	n.mu.Lock()
 	n.sockets[s.id] = s
-	n.everConnected = true
 	n.mu.Unlock()
 	n.adapter.AddSocket((*adapterSocket)(s))
 }
@@ -146,7 +149,21 @@ func (n *Namespace) remove(s *Socket) {
 	if n.sockets[s.id] == s {
 		delete(n.sockets, s.id)
 	}
-	empty := len(n.sockets) == 0
+	n.mu.Unlock()
+}
+
+// claim records a socket holding the namespace; the caller holds srv.mu.
+func (n *Namespace) claim() {
+	n.mu.Lock()
+	n.members++
+	n.mu.Unlock()
+}
+
+// unclaim ends a claim; an empty dynamic child may then go away.
+func (n *Namespace) unclaim() {
+	n.mu.Lock()
+	n.members--
+	empty := n.members == 0
 	n.mu.Unlock()
 	if empty && n.parent != nil && n.srv.cfg.cleanupEmptyChildNamespaces {
 		n.srv.removeNamespace(n)

@@ -134,6 +134,9 @@ func (srv *Server) OnNamespace(h func(*Namespace)) {
 func (srv *Server) lookupNamespace(name string, auth map[string]any) *Namespace {
 	srv.mu.RLock()
 	nsp := srv.nsps[name]
+	if nsp != nil {
+		nsp.claim() // under srv.mu, so removeNamespace cannot interleave
+	}
 	parents := srv.parents
 	srv.mu.RUnlock()
 	if nsp != nil {
@@ -145,6 +148,7 @@ func (srv *Server) lookupNamespace(name string, auth map[string]any) *Namespace 
 		}
 		srv.mu.Lock()
 		nsp, created := srv.namespaceLocked(name, p)
+		nsp.claim()
 		handlers := srv.onNamespace
 		srv.mu.Unlock()
 		if created {
@@ -158,12 +162,17 @@ func (srv *Server) lookupNamespace(name string, auth map[string]any) *Namespace 
 	return nil
 }
 
-// removeNamespace forgets an empty dynamic child namespace.
+// removeNamespace forgets a dynamic child namespace that no socket holds.
 func (srv *Server) removeNamespace(nsp *Namespace) {
 	srv.mu.Lock()
-	if srv.nsps[nsp.name] == nsp {
-		delete(srv.nsps, nsp.name)
+	nsp.mu.RLock()
+	held := nsp.members > 0
+	nsp.mu.RUnlock()
+	if held || srv.nsps[nsp.name] != nsp {
+		srv.mu.Unlock()
+		return // claimed again meanwhile, or already removed
 	}
+	delete(srv.nsps, nsp.name)
 	srv.mu.Unlock()
 	if nsp.parent != nil {
 		nsp.parent.removeChild(nsp)

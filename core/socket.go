@@ -88,6 +88,7 @@ func newSocket(nsp *Namespace, c *client, auth map[string]any) *Socket {
 // release drops a socket that never got going.
 func (s *Socket) release() {
 	s.cancel(ReasonForcedServerClose)
+	s.nsp.unclaim()
 	s.nsp.srv.liveSockets.Done()
 }
 
@@ -474,6 +475,7 @@ func (s *Socket) runDisconnect(reason DisconnectReason) {
 			h(reason)
 		}
 	}
+	s.nsp.unclaim()
 	s.nsp.srv.liveSockets.Done()
 }
 
