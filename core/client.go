@@ -15,6 +15,13 @@ type client struct {
 	session *engine.Session
 	decoder parser.Decoder // used only by the session's reader
 
+	// inBurst and deferred are used by the session's reader only: during
+	// a burst of messages (see BeginBurst), the first socket whose mailbox
+	// an event starts is drained by the reader's goroutine at the burst's
+	// end, once another goroutine reads, rather than by a pooled one.
+	inBurst  bool
+	deferred *Socket
+
 	mu           sync.Mutex
 	sockets      map[string]*Socket // by namespace name
 	connectTimer *time.Timer
@@ -22,6 +29,9 @@ type client struct {
 	closeReason  DisconnectReason // overrides the engine's reason when set
 	closed       bool
 }
+
+// client runs the mailbox an event starts on the goroutine that read it.
+var _ engine.BurstHandler = (*client)(nil)
 
 // newClient is the engine's accept function.
 func (srv *Server) newClient(s *engine.Session) engine.SessionHandler {
@@ -84,7 +94,13 @@ func (c *client) OnMessage(data []byte, binary bool) {
 	}
 	switch p.Type {
 	case parser.Event, parser.BinaryEvent:
-		s.mailbox.push(task{kind: taskEvent, packet: p})
+		t := task{kind: taskEvent, packet: p}
+		switch {
+		case !c.inBurst || c.deferred != nil:
+			s.mailbox.push(t)
+		case s.mailbox.add(t):
+			c.deferred = s
+		}
 	case parser.Ack, parser.BinaryAck:
 		s.onAck(p)
 	case parser.Disconnect:
@@ -150,8 +166,12 @@ func (c *client) sendConnectError(nsp string, payload any) {
 func (c *client) connected() {
 	c.mu.Lock()
 	c.joined = true
+	t := c.connectTimer
+	c.connectTimer = nil // an idle connection keeps no timer
 	c.mu.Unlock()
-	c.connectTimer.Stop()
+	if t != nil {
+		t.Stop()
+	}
 }
 
 // removeSocket forgets s if it is still the client's socket of its
@@ -179,6 +199,23 @@ func (c *client) disconnectAll() {
 	c.close(ReasonServerNamespaceDisconnect)
 }
 
+// BeginBurst implements engine.BurstHandler.
+func (c *client) BeginBurst() { c.inBurst = true }
+
+// EndBurst implements engine.BurstHandler: the mailbox an event of the
+// burst started is drained by the goroutine that read the burst, once
+// another one reads the connection, saving a hand-off to a pooled
+// goroutine.
+func (c *client) EndBurst() interface{ Run() } {
+	c.inBurst = false
+	s := c.deferred
+	if s == nil {
+		return nil
+	}
+	c.deferred = nil
+	return &s.mailbox
+}
+
 // OnUpgrade implements engine.SessionHandler.
 func (c *client) OnUpgrade(t engine.Transport) {
 	c.mu.Lock()
@@ -194,8 +231,11 @@ func (c *client) OnUpgrade(t engine.Transport) {
 
 // OnClose implements engine.SessionHandler.
 func (c *client) OnClose(reason engine.CloseReason, err error) {
-	c.connectTimer.Stop()
 	c.mu.Lock()
+	if c.connectTimer != nil {
+		c.connectTimer.Stop()
+		c.connectTimer = nil
+	}
 	c.closed = true
 	r := c.closeReason
 	if r == "" {

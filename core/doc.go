@@ -15,8 +15,8 @@
 //	})
 //	http.Handle("/socket.io/", io)
 //
-// Each socket runs its middleware and handlers on a goroutine of its own
-// that exists only while it has work: events of one socket are handled in
+// Each socket runs its middleware and handlers on a goroutine (a pooled
+// one) that serves it only while it has work: events of one socket are handled in
 // order, a handler may block (even waiting for the same client's
 // acknowledgement) without holding up other sockets, and an idle socket
 // costs no goroutine. Acknowledgements from clients are delivered as soon

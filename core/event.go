@@ -78,6 +78,7 @@ type Event struct {
 	id     uint64
 	hasAck bool
 	acked  atomic.Bool
+	ack    parser.Packet // the acknowledgement, allocated with the event
 }
 
 func newEvent(s *Socket, p *parser.Packet) (*Event, error) {
@@ -115,7 +116,10 @@ func (e *Event) Ack(args ...any) error {
 		args = []any{}
 	}
 	s := e.socket
-	return s.writePacket(&parser.Packet{Type: parser.Ack, Namespace: s.nsp.name, ID: e.id, HasID: true, Data: args}, false)
+	e.ack = parser.Packet{Type: parser.Ack, Namespace: s.nsp.name, ID: e.id, HasID: true, Data: args}
+	err := s.writePacket(&e.ack, false)
+	e.ack.Data = nil // do not keep the arguments alive with the event
+	return err
 }
 
 // Ack is a client's acknowledgement.

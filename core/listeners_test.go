@@ -77,13 +77,20 @@ func TestCatchAllListeners(t *testing.T) {
 	s.OffAny()
 	step([]string{"b"}, "b", "unknown")
 
-	// A handler removing itself or adding a handler while running.
+	// A handler removing itself or adding a handler while running. (remove
+	// is written by this goroutine and read by the socket's: a mutex orders
+	// them, as the network between the two does not, for the race detector.)
+	var removeMu sync.Mutex
 	var remove func()
+	removeMu.Lock()
 	remove = s.On("self", func(*Event) {
 		rec.add("self")
+		removeMu.Lock()
 		remove()
+		removeMu.Unlock()
 		s.On("self", func(*Event) { rec.add("added") })
 	})
+	removeMu.Unlock()
 	step([]string{"self"}, "self")
 	step([]string{"added"}, "self")
 	// Once registered while the event is dispatched does not run for it.

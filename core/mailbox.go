@@ -4,6 +4,7 @@ import (
 	"runtime/debug"
 	"sync"
 
+	"github.com/e347a4c2/socketio/core/internal/gopool"
 	"github.com/e347a4c2/socketio/core/parser"
 )
 
@@ -23,9 +24,10 @@ type task struct {
 }
 
 // mailbox runs a socket's tasks one at a time, in order, on a goroutine
-// that exists only while tasks are waiting: an idle socket costs no
-// goroutine, and a handler that blocks (waiting for an acknowledgement, a
-// database) delays only its own socket.
+// that runs the mailbox only while tasks are waiting: an idle socket costs
+// no goroutine, and a handler that blocks (waiting for an acknowledgement, a
+// database) delays only its own socket. The goroutine is a pooled one
+// (package gopool), which keeps the stack that handlers grew.
 type mailbox struct {
 	run func(task)
 
@@ -36,6 +38,14 @@ type mailbox struct {
 }
 
 func (m *mailbox) push(t task) {
+	if m.add(t) {
+		gopool.Default.Go(m)
+	}
+}
+
+// add queues t and reports whether the caller must run the mailbox (drain
+// it, or have it drained): it was idle.
+func (m *mailbox) add(t task) (start bool) {
 	m.mu.Lock()
 	if m.head > 32 && m.head > len(m.tasks)/2 { // compact a long-running queue
 		n := copy(m.tasks, m.tasks[m.head:])
@@ -43,13 +53,14 @@ func (m *mailbox) push(t task) {
 		m.tasks, m.head = m.tasks[:n], 0
 	}
 	m.tasks = append(m.tasks, t)
-	start := !m.running
+	start = !m.running
 	m.running = true
 	m.mu.Unlock()
-	if start {
-		go m.drain()
-	}
+	return start
 }
+
+// Run drains the mailbox, on a pooled goroutine.
+func (m *mailbox) Run() { m.drain() }
 
 func (m *mailbox) drain() {
 	for {

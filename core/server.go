@@ -313,11 +313,16 @@ func (srv *Server) encode(p *parser.Packet) ([]engine.Frame, error) {
 	if err != nil {
 		return nil, err
 	}
+	return engineFrames(pf), nil
+}
+
+// engineFrames converts a codec's frames to the engine's.
+func engineFrames(pf []parser.Frame) []engine.Frame {
 	frames := make([]engine.Frame, len(pf))
 	for i, f := range pf {
 		frames[i] = engine.Frame{Data: f.Data, Binary: f.Binary}
 	}
-	return frames, nil
+	return frames
 }
 
 // messagePrefix is the Engine.IO message type, which the codec writes in

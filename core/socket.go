@@ -383,10 +383,15 @@ func (s *Socket) runConnect() {
 	s.state = socketConnected
 	s.registered = true
 	s.mu.Unlock()
-	// Queue the answer before the socket joins the namespace: a broadcast
-	// must not reach the client before it.
+	// Queue the answer before the socket joins the namespace, so that a
+	// broadcast cannot reach the client before it, and hold it until the
+	// socket has joined, so that the client cannot act on it (ask another
+	// socket to broadcast) before broadcasts reach this socket.
+	session := s.client.session
+	session.Cork()
 	_ = s.writePacket(&parser.Packet{Type: parser.Connect, Namespace: s.nsp.name, Data: connectPayload{SID: s.id}}, false)
 	s.nsp.add(s)
+	session.Uncork()
 	s.client.connected()
 	for _, h := range s.nsp.connectionHandlers() {
 		h(s)
@@ -506,19 +511,31 @@ func (s *Socket) disconnect(remove bool) {
 
 // writePacket encodes p and queues it on the connection.
 func (s *Socket) writePacket(p *parser.Packet, volatile bool) error {
-	frames, err := s.nsp.srv.encode(p)
+	pf, err := s.nsp.srv.cfg.codec.Encode(p, messagePrefix)
 	if err != nil {
 		return err
 	}
-	return s.deliver(frames, volatile)
+	if len(pf) == 1 { // no attachments: no frame slice to allocate
+		one := [1]engine.Frame{{Data: pf[0].Data, Binary: pf[0].Binary}}
+		return s.deliver(one[:], volatile, false)
+	}
+	return s.deliver(engineFrames(pf), volatile, false)
 }
 
-func (s *Socket) deliver(frames []engine.Frame, volatile bool) error {
-	if volatile {
+// deliver queues frames on the connection. Broadcasts leave the writes to
+// the engine's flush workers; other packets (answers, emits to this socket)
+// are written at once when the connection is idle.
+func (s *Socket) deliver(frames []engine.Frame, volatile, broadcast bool) error {
+	var err error
+	switch {
+	case volatile:
 		s.client.session.TrySend(frames...)
-		return nil
+	case broadcast:
+		err = s.client.session.Queue(frames...)
+	default:
+		err = s.client.session.Send(frames...)
 	}
-	if err := s.client.session.Send(frames...); err != nil {
+	if err != nil {
 		return ErrDisconnected
 	}
 	return nil
@@ -607,7 +624,7 @@ func (a *adapterSocket) Deliver(p *parser.Packet, frames []engine.Frame, volatil
 	if data, ok := p.Data.([]any); ok {
 		s.notifyOutgoing(data)
 	}
-	_ = s.deliver(frames, volatile)
+	_ = s.deliver(frames, volatile, true)
 }
 
 func (a *adapterSocket) ExpectAck(id uint64, deadline time.Time, fn func(parser.Payload, error)) {

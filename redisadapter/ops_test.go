@@ -35,6 +35,9 @@ func installOps(io *core.Server, name string) {
 					defer mu.Unlock()
 					list := serverEvents
 					serverEvents = nil
+					if list == nil {
+						list = []any{} // a JSON list, not null, while none has come
+					}
 					return list
 				})
 			}

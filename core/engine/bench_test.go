@@ -3,7 +3,10 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
@@ -54,7 +57,7 @@ func BenchmarkDecodePayload(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
-				if _, err := decodePayload(body); err != nil {
+				if _, err := decodePayload(body, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -262,4 +265,61 @@ func stackSide(pcs []uintptr) string {
 // attribute returns the growth of the server's and the client's heap.
 func attribute(before, after map[string]int64) (server, client float64) {
 	return float64(after["server"] - before["server"]), float64(after["client"] - before["client"])
+}
+
+// benchWriter is a reusable http.ResponseWriter that discards the body.
+type benchWriter struct {
+	h      http.Header
+	status int
+	n      int
+}
+
+func (w *benchWriter) Header() http.Header { return w.h }
+func (w *benchWriter) Write(p []byte) (int, error) {
+	w.n += len(p)
+	return len(p), nil
+}
+func (w *benchWriter) WriteHeader(code int) { w.status = code }
+func (w *benchWriter) reset() {
+	clear(w.h)
+	w.status, w.n = 0, 0
+}
+
+// BenchmarkPollingServer measures the server side of a long-polling round
+// trip alone, through ServeHTTP without a network or a client: a POST
+// carrying a message, which the echo handler sends back, and the GET that
+// collects it. The requests are built once, so allocs/op are the server's.
+func BenchmarkPollingServer(b *testing.B) {
+	srv := newEchoServer(&Options{DisableHTTPCompression: true})
+	defer forceClose(b, srv)
+	w := &benchWriter{h: http.Header{}}
+	var open struct {
+		SID string `json:"sid"`
+	}
+	hs := httptest.NewRecorder()
+	srv.ServeHTTP(hs, httptest.NewRequest(http.MethodGet, "/engine.io/?EIO=4&transport=polling", nil))
+	if err := json.Unmarshal(hs.Body.Bytes()[1:], &open); err != nil {
+		b.Fatal(err)
+	}
+	url := "/engine.io/?EIO=4&transport=polling&sid=" + open.SID
+	payload := []byte(`42["chat",{"text":"hello"}]`)
+	body := bytes.NewReader(payload)
+	post := httptest.NewRequest(http.MethodPost, url, body)
+	post.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	get := httptest.NewRequest(http.MethodGet, url, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		body.Reset(payload)
+		post.Body = io.NopCloser(body)
+		w.reset()
+		srv.ServeHTTP(w, post)
+		if w.status != 0 && w.status != http.StatusOK {
+			b.Fatalf("POST answered %d", w.status)
+		}
+		w.reset()
+		srv.ServeHTTP(w, get)
+		if (w.status != 0 && w.status != http.StatusOK) || w.n != len(payload) {
+			b.Fatalf("GET answered %d, %d bytes", w.status, w.n)
+		}
+	}
 }

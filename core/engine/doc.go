@@ -10,11 +10,16 @@
 // [Session.Send] and the [SessionHandler] it returns.
 //
 // Concurrency model: a polling session owns no goroutine (the long-poll GET
-// waits in the HTTP handler's goroutine); a WebSocket session owns its
-// reader, which is the goroutine of the HTTP request that opened it, and a
-// writer goroutine that exists only while packets are waiting to be written.
-// Outgoing packets wait in a bounded per-session queue; no lock is held
-// while writing to the network.
+// waits in the HTTP handler's goroutine). An idle WebSocket session owns one
+// goroutine of minimal stack, its reader, parked until the client sends
+// something; what arrives is decoded and handed to the SessionHandler by a
+// pooled worker goroutine. Outgoing packets wait in a bounded per-session
+// queue. [Session.Send] writes them at once from the calling goroutine when
+// the socket takes them without blocking, [Session.Queue] leaves them to
+// flush workers shared by all sessions (for broadcasts), and a writer
+// goroutine that exists only while it has something to write finishes what
+// the socket could not take at once. No lock is held while writing to the
+// network, and no call blocks on it. Heartbeats run on one timer wheel.
 //
 // Most applications use package core, which builds Socket.IO on top of this
 // package; use engine directly for a raw Engine.IO endpoint.

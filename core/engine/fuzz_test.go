@@ -17,7 +17,7 @@ func FuzzDecodePayload(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		in := bytes.Clone(body)
-		packets, err := decodePayload(body)
+		packets, err := decodePayload(body, nil)
 		if !bytes.Equal(body, in) {
 			t.Fatal("decodePayload modified its input")
 		}
@@ -53,7 +53,7 @@ func FuzzDecodePayload(f *testing.F) {
 		if n := payloadLen(frames); n != len(encoded) {
 			t.Fatalf("payloadLen %d, encoded %d bytes", n, len(encoded))
 		}
-		again, err := decodePayload(encoded)
+		again, err := decodePayload(encoded, nil)
 		if err != nil {
 			t.Fatalf("re-encoded payload %q does not decode: %v", encoded, err)
 		}
@@ -84,7 +84,7 @@ func TestDecodePayloadAllocation(t *testing.T) {
 	} {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		if _, err := decodePayload(body); err == nil {
+		if _, err := decodePayload(body, nil); err == nil {
 			t.Fatalf("%s: decoded", name)
 		}
 		runtime.ReadMemStats(&after)

@@ -108,8 +108,10 @@ func decodeText(b []byte) (packet, error) {
 
 // decodePayload decodes an HTTP long-polling payload: packets separated by
 // the record separator, binary messages as 'b' followed by standard base64.
-// The returned packets' data alias body, except decoded binary messages.
-func decodePayload(body []byte) ([]packet, error) {
+// The packets are appended to dst (a caller's small array spares an
+// allocation). The returned packets' data alias body, except decoded binary
+// messages.
+func decodePayload(body []byte, dst []packet) ([]packet, error) {
 	if len(body) == 0 {
 		return nil, fmt.Errorf("%w: empty payload", ErrMalformedPacket)
 	}
@@ -117,7 +119,10 @@ func decodePayload(body []byte) ([]packet, error) {
 	// Size the slice by the separators only up to a bound: a body of
 	// nothing but separators would otherwise allocate 40 bytes per byte
 	// received (40 MB for a 1 MB POST) before failing on its first packet.
-	packets := make([]packet, 0, min(n, 64))
+	packets := dst[:0]
+	if cap(packets) < n {
+		packets = make([]packet, 0, min(n, 64))
+	}
 	for len(body) > 0 || n > len(packets) {
 		var part []byte
 		if i := bytes.IndexByte(body, recordSeparator); i >= 0 {

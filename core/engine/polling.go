@@ -120,7 +120,7 @@ func (s *Session) pollReadyLocked(lateProbe bool) (frames []Frame, finish, ready
 		return []Frame{frameNoop}, false, true
 	case s.state == stateClosing:
 		return append(s.takeQueueLocked(), frameClose), true, true
-	case len(s.queue) > 0:
+	case len(s.queue) > 0 && s.corked == 0:
 		return s.takeQueueLocked(), false, true
 	case s.probed && !lateProbe:
 		return []Frame{frameNoop}, false, true
@@ -131,13 +131,26 @@ func (s *Session) pollReadyLocked(lateProbe bool) (frames []Frame, finish, ready
 // writeNoop answers a poll with a noop packet.
 func writeNoop(w http.ResponseWriter) {
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=UTF-8")
-	h.Set("Content-Length", "1")
-	h.Set("Cache-Control", "no-store")
+	h["Content-Type"] = hdrTextPlain
+	h["Content-Length"] = hdrLength1
+	h["Cache-Control"] = hdrNoStore
 	_, _ = w.Write(frameNoop.Data)
 }
 
 var bodyPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// The header values of polling answers. They are shared by every answer,
+// saving an allocation per header: a value slice is never modified in
+// place (Header.Add appends to a copy, as these slices are full), and
+// net/http only reads them.
+var (
+	hdrTextPlain = []string{"text/plain; charset=UTF-8"}
+	hdrTextHTML  = []string{"text/html"}
+	hdrNoStore   = []string{"no-store"}
+	hdrLength1   = []string{"1"}
+	hdrLength2   = []string{"2"}
+	bodyOK       = []byte("ok")
+)
 
 // writePayload writes frames as a polling answer, compressed when the
 // client accepts it and the payload is large enough.
@@ -145,8 +158,8 @@ func (s *Session) writePayload(w http.ResponseWriter, r *http.Request, frames []
 	bp := bodyPool.Get().(*[]byte)
 	body := appendPayload((*bp)[:0], frames)
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=UTF-8")
-	h.Set("Cache-Control", "no-store")
+	h["Content-Type"] = hdrTextPlain
+	h["Cache-Control"] = hdrNoStore
 	opts := &s.srv.opts
 	if !opts.DisableHTTPCompression && len(body) >= opts.HTTPCompressionThreshold {
 		if enc := acceptedEncoding(r); enc != "" {
@@ -270,7 +283,8 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.srv.fail(w, r, requestError(CodeBadRequest, err))
 		return
 	}
-	packets, err := decodePayload(body)
+	var buf [4]packet
+	packets, err := decodePayload(body, buf[:0])
 	if err != nil {
 		s.closeNow(ReasonParseError, err)
 		s.srv.fail(w, r, requestError(CodeBadRequest, err))
@@ -280,10 +294,10 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.handlePacket(p)
 	}
 	h := w.Header()
-	h.Set("Content-Type", "text/html")
-	h.Set("Content-Length", "2")
-	h.Set("Cache-Control", "no-store")
-	_, _ = io.WriteString(w, "ok")
+	h["Content-Type"] = hdrTextHTML
+	h["Content-Length"] = hdrLength2
+	h["Cache-Control"] = hdrNoStore
+	_, _ = w.Write(bodyOK)
 }
 
 // readBody reads a request body of at most limit bytes, without reading

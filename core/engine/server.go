@@ -28,6 +28,23 @@ type SessionHandler interface {
 	OnClose(reason CloseReason, err error)
 }
 
+// BurstHandler is a SessionHandler that can have work run by the goroutine
+// that read a burst of WebSocket messages. A session's reader calls
+// BeginBurst before it delivers a burst of messages with OnMessage, and
+// EndBurst after the burst, from the same goroutine. The task EndBurst
+// returns, if not nil, is then run by that goroutine once another one has
+// taken over the reading of the session: it may run handlers, and block,
+// without holding up the session's later messages. Connections whose
+// reader cannot hand over (TLS) make no such calls.
+type BurstHandler interface {
+	SessionHandler
+	// BeginBurst is called before the burst's first OnMessage.
+	BeginBurst()
+	// EndBurst is called after the burst's last OnMessage, before another
+	// goroutine may read.
+	EndBurst() (later interface{ Run() })
+}
+
 // Server is an Engine.IO server: an [http.Handler] for the Engine.IO
 // endpoint. Mount it on the endpoint's path (by default clients use
 // /engine.io/, and Socket.IO clients /socket.io/); it serves every request
@@ -48,6 +65,9 @@ type Server struct {
 	// gets the noop the reference answers rather than an error.
 	clientClosed map[string]time.Time
 	live         sync.WaitGroup // one count per session until its OnClose returns
+
+	flusher    flusher
+	heartbeats *wheel
 }
 
 // NewServer returns a server that calls accept for each new session, before
@@ -64,6 +84,13 @@ func NewServer(accept func(s *Session) SessionHandler, opts *Options) *Server {
 		log:      o.Logger,
 		sessions: make(map[string]*Session),
 	}
+	srv.flusher.srv = srv
+	srv.heartbeats = newWheel(wheelGranularity(o.PingInterval, o.PingTimeout), max(o.PingInterval, o.PingTimeout),
+		func(due []*Session) {
+			for _, s := range due {
+				s.heartbeat()
+			}
+		})
 	upgrades := []string{}
 	if !o.DisableUpgrades && o.allows(WebSocket) {
 		upgrades = append(upgrades, string(WebSocket))
@@ -214,8 +241,9 @@ func (srv *Server) newSession(r *http.Request, t Transport) *Session {
 		id:        newID(),
 		req:       hs,
 		transport: t,
-		pollWake:  make(chan struct{}, 1),
-		done:      make(chan struct{}),
+	}
+	if t == Polling {
+		s.pollWake = make(chan struct{}, 1)
 	}
 	return s
 }

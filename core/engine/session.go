@@ -39,31 +39,38 @@ type Session struct {
 	transport   Transport
 	queue       []Frame
 	spare       []Frame
+	corked      int // see Cork
 	closeReason CloseReason
 	closeErr    error
 	closeTimer  *time.Timer // bounds a graceful close of a polling session
 
 	// WebSocket transport.
-	ws      *websocket.Conn
-	writing bool // a writer goroutine is running
+	ws *wsConn
+	// writing is set while one goroutine owns the write side: a sender
+	// writing at once, a flush worker, or the writer goroutine.
+	writing bool
 
 	// Polling transport.
 	pollWaiting bool
-	pollWake    chan struct{} // capacity 1
+	pollWake    chan struct{} // capacity 1; polling sessions only
 	posting     bool
 
 	// Upgrade to WebSocket.
 	upgrading bool
 	probed    bool // the probe was answered: answer polls at once
-	probeConn *websocket.Conn
+	probeConn *wsConn
 
-	// Heartbeat.
-	hbTimer      *time.Timer
-	hbDue        time.Time
-	awaitingPong bool
+	// Heartbeat, scheduled on the server's wheel (which owns the hb*
+	// links, under its own lock).
+	hbDue          time.Time
+	awaitingPong   bool
+	hbScheduled    bool
+	hbSlot         int64
+	hbPrev, hbNext *Session
 
 	dispatchMu sync.Mutex
-	done       chan struct{}
+	done       chan struct{} // made by Done, closed once OnClose has returned
+	finished   bool
 }
 
 // ID returns the session ID (the Engine.IO sid). It is a bearer secret:
@@ -86,20 +93,46 @@ func (s *Session) Transport() Transport {
 
 // Done returns a channel that is closed once the session has closed and its
 // handler's OnClose has returned.
-func (s *Session) Done() <-chan struct{} { return s.done }
+func (s *Session) Done() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done == nil {
+		s.done = make(chan struct{})
+		if s.finished {
+			close(s.done)
+		}
+	}
+	return s.done
+}
 
 // Send queues frames to be written, in order and without interleaving with
-// the frames of other calls. It does not wait for the network. It returns
-// ErrSessionClosed once the session is closing, and ErrQueueFull when the
-// session's queue cannot take the frames: the session is then closed.
-func (s *Session) Send(frames ...Frame) error {
+// the frames of other calls. It does not wait for the network: on a
+// WebSocket with nothing else to write, the frames are written at once by
+// the calling goroutine when the socket takes them without blocking, and
+// otherwise by a writer goroutine. While the flush workers have a backlog
+// (see Queue), the frames join it instead, so that writes leave in the
+// order they were produced: an answer sent after a broadcast does not
+// overtake it. It returns ErrSessionClosed once the session is closing, and
+// ErrQueueFull when the session's queue cannot take the frames: the
+// session is then closed.
+func (s *Session) Send(frames ...Frame) error { return s.send(frames, true) }
+
+// Queue is Send for fan-out: the frames are written by the server's flush
+// workers (at most GOMAXPROCS goroutines, which exist only while sessions
+// have something to write) rather than by the calling goroutine, so that a
+// broadcast to many sessions returns once the frames are queued, and the
+// writes of several broadcasts to one session can leave together.
+func (s *Session) Queue(frames ...Frame) error { return s.send(frames, false) }
+
+func (s *Session) send(frames []Frame, inline bool) error {
 	s.mu.Lock()
 	err := s.enqueueLocked(frames)
-	start := s.startWriterLocked()
+	start := s.claimWriterLocked()
+	ws := s.ws
 	transport := s.transport // for the log: read under the lock, an upgrade may change it
 	s.mu.Unlock()
 	if start {
-		go s.writeLoop()
+		s.startWriter(ws, inline && s.srv.flusher.busy.Load() == 0)
 	}
 	if errors.Is(err, ErrQueueFull) {
 		s.srv.log.Warn("engine.io session closed: outgoing queue full", "transport", transport)
@@ -119,10 +152,11 @@ func (s *Session) TrySend(frames ...Frame) bool {
 	if ok {
 		ok = s.enqueueLocked(frames) == nil
 	}
-	start := s.startWriterLocked()
+	start := s.claimWriterLocked()
+	ws := s.ws
 	s.mu.Unlock()
 	if start {
-		go s.writeLoop()
+		s.startWriter(ws, true)
 	}
 	return ok
 }
@@ -142,24 +176,74 @@ func (s *Session) enqueueLocked(frames []Frame) error {
 		s.queue, s.spare = s.spare, nil
 	}
 	s.queue = append(s.queue, frames...)
-	if s.transport == Polling && s.pollWaiting {
+	if s.transport == Polling && s.pollWaiting && s.corked == 0 {
 		s.wakePollLocked()
 	}
 	return nil
 }
 
-// startWriterLocked reports whether the caller must start a WebSocket
-// writer goroutine, and marks it running.
-func (s *Session) startWriterLocked() bool {
+// Cork holds the frames sent from now on in the queue, unwritten, until
+// the matching Uncork: what is sent in between leaves together, after
+// everything the caller does in between. Calls nest.
+func (s *Session) Cork() {
+	s.mu.Lock()
+	s.corked++
+	s.mu.Unlock()
+}
+
+// Uncork ends a Cork and writes what it held.
+func (s *Session) Uncork() {
+	s.mu.Lock()
+	if s.corked > 0 {
+		s.corked--
+	}
+	if s.corked == 0 && len(s.queue) > 0 && s.transport == Polling && s.pollWaiting {
+		s.wakePollLocked()
+	}
+	start := s.claimWriterLocked()
+	ws := s.ws
+	s.mu.Unlock()
+	if start {
+		s.startWriter(ws, true)
+	}
+}
+
+// claimWriterLocked reports whether the caller must start writing the
+// WebSocket's queue (see startWriter), and marks the write side taken.
+func (s *Session) claimWriterLocked() bool {
 	if s.transport != WebSocket || s.ws == nil || s.writing || s.state == stateClosed {
 		return false
 	}
-	if len(s.queue) == 0 && s.state != stateClosing {
+	if !s.writableLocked() && s.state != stateClosing {
 		return false
 	}
 	s.writing = true
 	return true
 }
+
+// writableLocked reports whether the queue holds frames to write now.
+func (s *Session) writableLocked() bool {
+	return len(s.queue) > 0 && (s.corked == 0 || s.state == stateClosing)
+}
+
+// startWriter writes the queue after claimWriterLocked: inline, by the
+// calling goroutine, or by a flush worker, as long as the socket takes the
+// frames without blocking; by a writer goroutine otherwise, and always for
+// the connections that cannot write without blocking.
+func (s *Session) startWriter(ws *wsConn, inline bool) {
+	switch {
+	case !ws.framed || ws.raw == nil:
+		go s.writeLoop(ws, nil, 0, false)
+	case inline:
+		s.flushWS(ws, maxInlineRounds)
+	default:
+		s.srv.flusher.add(s)
+	}
+}
+
+// maxInlineRounds bounds how many batches a sender writes inline before it
+// leaves what others keep queueing to a flush worker.
+const maxInlineRounds = 2
 
 func (s *Session) wakePollLocked() {
 	select {
@@ -184,45 +268,128 @@ func (s *Session) recycleLocked(q []Frame) {
 	s.spare = q[:0]
 }
 
-// writeLoop writes queued frames to the WebSocket until the queue is empty.
-// It exists only while there is something to write.
-func (s *Session) writeLoop() {
+// flushWS writes the queued frames without blocking, for the goroutine that
+// owns the write side. After rounds batches it leaves the rest to a flush
+// worker (rounds < 0: no bound); when the socket cannot take everything at
+// once, a writer goroutine takes over.
+func (s *Session) flushWS(ws *wsConn, rounds int) {
+	var done []Frame
+	for i := 0; ; i++ {
+		s.mu.Lock()
+		if done != nil { // the previous batch, written
+			s.recycleLocked(done)
+		}
+		if s.state == stateClosed || !s.writableLocked() {
+			if s.releaseWriterLocked() {
+				go s.finishClose(ws)
+			}
+			return
+		}
+		if i == rounds {
+			s.mu.Unlock()
+			s.srv.flusher.add(s)
+			return
+		}
+		frames := s.takeQueueLocked()
+		s.mu.Unlock()
+		bp := encodeFrames(frames)
+		done = frames
+		if !ws.wmu.TryLock() { // coder/websocket is writing a control frame
+			s.recycle(done)
+			go s.writeLoop(ws, bp, 0, false)
+			return
+		}
+		n, err := ws.tryWriteLocked(*bp)
+		if errors.Is(err, errWouldBlock) {
+			s.recycle(done)
+			go s.writeLoop(ws, bp, n, true) // takes over wmu, mid-frame
+			return
+		}
+		ws.wmu.Unlock()
+		putWriteBuf(bp)
+		if err != nil {
+			s.writeFailed(err)
+			return
+		}
+	}
+}
+
+func (s *Session) recycle(frames []Frame) {
+	s.mu.Lock()
+	s.recycleLocked(frames)
+	s.mu.Unlock()
+}
+
+// releaseWriterLocked gives up the write side once the queue is empty, and
+// unlocks s.mu. It reports whether the caller must complete a graceful
+// close (see finishClose); the write side then stays taken.
+func (s *Session) releaseWriterLocked() bool {
+	if s.state == stateClosing {
+		s.mu.Unlock()
+		return true
+	}
+	s.writing = false
+	s.mu.Unlock()
+	return false
+}
+
+// finishClose ends a graceful close once its queue is written: a close
+// frame, the client's answer (coder/websocket waits for it), then the
+// session closes.
+func (s *Session) finishClose(ws *wsConn) {
+	s.mu.Lock()
+	reason := s.closeReason // read under the lock: closeNow writes it
+	s.mu.Unlock()
+	code := websocket.StatusNormalClosure
+	if reason == ReasonServerShutdown {
+		code = websocket.StatusGoingAway
+	}
+	ws.beginClose()
+	_ = ws.conn.Close(code, "")
+	s.closeNow(reason, nil)
+}
+
+func (s *Session) writeFailed(err error) {
+	s.mu.Lock()
+	s.writing = false
+	s.mu.Unlock()
+	s.closeNow(ReasonTransportError, err)
+}
+
+// writeLoop writes the queue to the WebSocket with blocking writes, first
+// pending[off:] when given (with wmu already held when held is set: the
+// rest of a frame another goroutine began). It exists only while there is
+// something to write.
+func (s *Session) writeLoop(ws *wsConn, pending *[]byte, off int, held bool) {
+	if pending != nil {
+		if !held {
+			ws.wmu.Lock()
+		}
+		_, err := ws.nc.Write((*pending)[off:])
+		ws.wmu.Unlock()
+		putWriteBuf(pending)
+		if err != nil {
+			s.writeFailed(err)
+			return
+		}
+	}
 	var done []Frame
 	for {
 		s.mu.Lock()
-		if done != nil {
+		if done != nil { // the previous batch, written
 			s.recycleLocked(done)
 		}
-		conn := s.ws
-		if len(s.queue) == 0 || s.state == stateClosed {
-			s.writing = false
-			closing := s.state == stateClosing
-			reason := s.closeReason // read under the lock: closeNow writes it
-			code := websocket.StatusNormalClosure
-			if reason == ReasonServerShutdown {
-				code = websocket.StatusGoingAway
-			}
-			s.mu.Unlock()
-			if closing {
-				_ = conn.Close(code, "")
-				s.closeNow(reason, nil)
+		if s.state == stateClosed || !s.writableLocked() {
+			if s.releaseWriterLocked() {
+				s.finishClose(ws)
 			}
 			return
 		}
 		frames := s.takeQueueLocked()
 		s.mu.Unlock()
-		for _, f := range frames {
-			typ := websocket.MessageText
-			if f.Binary {
-				typ = websocket.MessageBinary
-			}
-			if err := conn.Write(bgctx, typ, f.Data); err != nil {
-				s.mu.Lock()
-				s.writing = false
-				s.mu.Unlock()
-				s.closeNow(ReasonTransportError, err)
-				return
-			}
+		if err := ws.writeFrames(frames); err != nil {
+			s.writeFailed(err)
+			return
 		}
 		done = frames
 	}
@@ -261,13 +428,12 @@ func (s *Session) startHeartbeat() {
 	if s.state != stateOpen {
 		return
 	}
-	d := s.srv.opts.PingInterval
-	s.hbDue = time.Now().Add(d)
-	s.hbTimer = time.AfterFunc(d, s.heartbeat)
+	s.hbDue = time.Now().Add(s.srv.opts.PingInterval)
+	s.srv.heartbeats.schedule(s, s.hbDue)
 }
 
-// heartbeat runs when the heartbeat timer fires: it sends a ping, or closes
-// the session when the previous ping went unanswered.
+// heartbeat runs when the session's heartbeat deadline passes: it sends a
+// ping, or closes the session when the previous ping went unanswered.
 func (s *Session) heartbeat() {
 	s.mu.Lock()
 	if s.state != stateOpen {
@@ -275,8 +441,8 @@ func (s *Session) heartbeat() {
 		return
 	}
 	now := time.Now()
-	if now.Before(s.hbDue) { // fired before a Reset took effect
-		s.hbTimer.Reset(s.hbDue.Sub(now))
+	if now.Before(s.hbDue) { // fired before a pong moved the deadline
+		s.srv.heartbeats.schedule(s, s.hbDue)
 		s.mu.Unlock()
 		return
 	}
@@ -286,14 +452,23 @@ func (s *Session) heartbeat() {
 		return
 	}
 	s.awaitingPong = true
-	d := s.srv.opts.PingTimeout
-	s.hbDue = now.Add(d)
-	s.hbTimer.Reset(d)
+	// The pong is due PingTimeout after the ping was due, as with a timer
+	// of its own, rather than after the wheel slot that sent it: the
+	// session ends when the reference's would. A ping late by more than a
+	// slot (an overloaded server) still leaves the client PingTimeout less
+	// a slot.
+	timeout := s.srv.opts.PingTimeout
+	s.hbDue = s.hbDue.Add(timeout)
+	if earliest := now.Add(timeout - s.srv.heartbeats.gran); s.hbDue.Before(earliest) {
+		s.hbDue = earliest
+	}
+	s.srv.heartbeats.schedule(s, s.hbDue)
 	err := s.enqueueLocked([]Frame{framePing})
-	start := s.startWriterLocked()
+	start := s.claimWriterLocked()
+	ws := s.ws
 	s.mu.Unlock()
 	if start {
-		go s.writeLoop()
+		s.startWriter(ws, false) // the pings of a wheel slot leave by the flush workers
 	}
 	if errors.Is(err, ErrQueueFull) {
 		s.closeNow(ReasonTransportError, ErrQueueFull)
@@ -314,9 +489,8 @@ func (s *Session) onPong() {
 		return
 	}
 	s.awaitingPong = false
-	d := s.srv.opts.PingInterval
-	s.hbDue = time.Now().Add(d)
-	s.hbTimer.Reset(d)
+	s.hbDue = time.Now().Add(s.srv.opts.PingInterval)
+	s.srv.heartbeats.schedule(s, s.hbDue)
 }
 
 // closeGracefully starts a server-side close: queued frames are written
@@ -330,14 +504,12 @@ func (s *Session) closeGracefully(reason CloseReason) {
 	}
 	s.state = stateClosing
 	s.closeReason = reason
-	if s.hbTimer != nil {
-		s.hbTimer.Stop()
-	}
-	probe := s.probeConn
+	s.srv.heartbeats.cancel(s)
+	probe, ws := s.probeConn, s.ws
 	var start bool
 	switch s.transport {
 	case WebSocket:
-		start = s.startWriterLocked()
+		start = s.claimWriterLocked()
 	case Polling:
 		if s.pollWaiting {
 			s.wakePollLocked()
@@ -357,10 +529,10 @@ func (s *Session) closeGracefully(reason CloseReason) {
 	s.closeTimer = time.AfterFunc(grace, func() { s.closeNow(reason, nil) })
 	s.mu.Unlock()
 	if probe != nil {
-		_ = probe.CloseNow()
+		_ = probe.conn.CloseNow()
 	}
 	if start {
-		go s.writeLoop()
+		go s.writeLoop(ws, nil, 0, false)
 	}
 }
 
@@ -377,9 +549,7 @@ func (s *Session) closeNow(reason CloseReason, err error) {
 	}
 	s.state = stateClosed
 	s.closeReason, s.closeErr = reason, err
-	if s.hbTimer != nil {
-		s.hbTimer.Stop()
-	}
+	s.srv.heartbeats.cancel(s)
 	if s.closeTimer != nil {
 		s.closeTimer.Stop()
 	}
@@ -402,17 +572,22 @@ func (s *Session) closeNow(reason CloseReason, err error) {
 	// OnClose must wait for a running OnMessage, which may be the caller.
 	go func() {
 		if ws != nil {
-			_ = ws.CloseNow()
+			_ = ws.conn.CloseNow()
 		}
 		if probe != nil {
-			_ = probe.CloseNow()
+			_ = probe.conn.CloseNow()
 		}
 		s.dispatchMu.Lock()
 		if s.handler != nil {
 			s.handler.OnClose(reason, err)
 		}
 		s.dispatchMu.Unlock()
-		close(s.done)
+		s.mu.Lock()
+		s.finished = true
+		if s.done != nil {
+			close(s.done)
+		}
+		s.mu.Unlock()
 		s.srv.live.Done()
 	}()
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/e347a4c2/socketio/core/internal/gopool"
 )
 
 // bgctx is the context of WebSocket reads and writes: a context without a
@@ -21,13 +22,14 @@ var bgctx = context.Background()
 
 // acceptWebSocket completes a WebSocket handshake, or answers the request
 // with an error and returns nil.
-func (srv *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request) *websocket.Conn {
+func (srv *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request) *wsConn {
 	if !srv.webSocketOriginAllowed(r) {
 		srv.fail(w, r, &RequestError{Code: CodeForbidden, Message: CodeForbidden.String(), Err: errors.New("origin not allowed")})
 		return nil
 	}
 	opts := &websocket.AcceptOptions{InsecureSkipVerify: true} // origins are checked above
-	if pmd := srv.opts.PerMessageDeflate; pmd != nil {
+	pmd := srv.opts.PerMessageDeflate
+	if pmd != nil {
 		opts.CompressionMode = websocket.CompressionNoContextTakeover
 		if pmd.ContextTakeover {
 			opts.CompressionMode = websocket.CompressionContextTakeover
@@ -37,17 +39,24 @@ func (srv *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request) *webs
 			opts.CompressionThreshold = 1024
 		}
 	}
-	conn, err := websocket.Accept(hijackWriter{w}, r, opts)
+	ws := &wsConn{}
+	conn, err := websocket.Accept(hijackWriter{ResponseWriter: w, ws: ws, compress: pmd != nil}, r, opts)
 	if err != nil {
 		srv.log.Debug("websocket handshake failed", "err", err, "remote", r.RemoteAddr)
 		return nil
 	}
 	conn.SetReadLimit(srv.opts.MaxHTTPBufferSize)
-	return conn
+	ws.conn = conn
+	// Without compression, data frames are framed here; with it,
+	// coder/websocket compresses and frames them.
+	ws.framed = w.Header().Get("Sec-WebSocket-Extensions") == ""
+	return ws
 }
 
 // serveWebSocketHandshake opens a session directly over WebSocket. The
-// request's goroutine becomes the session's reader.
+// session's reader is a goroutine of its own, started with a small stack,
+// and the request's goroutine, whose stack grew while net/http parsed the
+// request, returns.
 func (srv *Server) serveWebSocketHandshake(w http.ResponseWriter, r *http.Request) {
 	srv.mu.RLock()
 	closing := srv.closing
@@ -56,21 +65,21 @@ func (srv *Server) serveWebSocketHandshake(w http.ResponseWriter, r *http.Reques
 		srv.fail(w, r, requestError(CodeBadRequest, ErrServerClosed))
 		return
 	}
-	conn := srv.acceptWebSocket(w, r)
-	if conn == nil {
+	ws := srv.acceptWebSocket(w, r)
+	if ws == nil {
 		return
 	}
 	s := srv.newSession(r, WebSocket)
-	if err := conn.Write(bgctx, websocket.MessageText, srv.openPacket(s.id, WebSocket)); err != nil {
-		_ = conn.CloseNow()
+	if err := ws.writeFrames([]Frame{{Data: srv.openPacket(s.id, WebSocket)}}); err != nil {
+		_ = ws.conn.CloseNow()
 		return
 	}
-	s.ws = conn
+	s.ws = ws
 	if !srv.register(s) {
-		_ = conn.Close(websocket.StatusGoingAway, "")
+		_ = ws.conn.Close(websocket.StatusGoingAway, "")
 		return
 	}
-	s.readLoop(conn)
+	go s.readLoop(ws)
 }
 
 // serveUpgrade moves polling session s to the WebSocket that r opens: the
@@ -83,30 +92,30 @@ func (srv *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, s *Sessi
 		s.upgrading = true
 	}
 	s.mu.Unlock()
-	conn := srv.acceptWebSocket(w, r)
+	ws := srv.acceptWebSocket(w, r)
 	if !ok {
 		// Already upgraded or upgrading: like the reference, close the
 		// extra WebSocket rather than refuse it, so clients see a close.
-		if conn != nil {
-			_ = conn.CloseNow()
+		if ws != nil {
+			_ = ws.conn.CloseNow()
 		}
 		return
 	}
 	s.mu.Lock()
-	if conn == nil || s.state != stateOpen {
+	if ws == nil || s.state != stateOpen {
 		s.upgrading = false
 		s.mu.Unlock()
-		if conn != nil {
-			_ = conn.CloseNow()
+		if ws != nil {
+			_ = ws.conn.CloseNow()
 		}
 		return
 	}
-	s.probeConn = conn
+	s.probeConn = ws
 	s.mu.Unlock()
 
 	reset := func() {
 		s.mu.Lock()
-		if s.probeConn == conn {
+		if s.probeConn == ws {
 			s.probeConn = nil
 			s.upgrading = false
 			s.probed = false
@@ -118,22 +127,22 @@ func (srv *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, s *Sessi
 	// polling (polls wait again instead of getting noops).
 	timer := time.AfterFunc(srv.opts.UpgradeTimeout, func() {
 		reset()
-		_ = conn.CloseNow()
+		_ = ws.conn.CloseNow()
 	})
 	abort := func() {
 		timer.Stop()
 		reset()
-		_ = conn.CloseNow()
+		_ = ws.conn.CloseNow()
 	}
 	for {
-		typ, data, err := conn.Read(bgctx)
+		typ, data, err := ws.readMessage()
 		if err != nil || typ != websocket.MessageText {
 			abort()
 			return
 		}
 		switch {
 		case bytes.Equal(data, []byte("2probe")):
-			if err := conn.Write(bgctx, websocket.MessageText, frameProbe); err != nil {
+			if err := ws.writeFrames([]Frame{{Data: frameProbe}}); err != nil {
 				abort()
 				return
 			}
@@ -146,27 +155,27 @@ func (srv *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, s *Sessi
 		case len(data) == 1 && PacketType(data[0]) == PacketUpgrade:
 			timer.Stop()
 			s.mu.Lock()
-			if s.state != stateOpen || s.probeConn != conn {
+			if s.state != stateOpen || s.probeConn != ws {
 				s.mu.Unlock()
-				_ = conn.CloseNow()
+				_ = ws.conn.CloseNow()
 				return
 			}
 			s.transport = WebSocket
-			s.ws = conn
+			s.ws = ws
 			s.probeConn = nil
 			s.upgrading, s.probed = false, false
 			if s.pollWaiting {
 				s.wakePollLocked()
 			}
-			start := s.startWriterLocked()
+			start := s.claimWriterLocked()
 			s.mu.Unlock()
 			if start {
-				go s.writeLoop()
+				s.startWriter(ws, true)
 			}
 			s.dispatchMu.Lock()
 			s.handler.OnUpgrade(WebSocket)
 			s.dispatchMu.Unlock()
-			s.readLoop(conn)
+			go s.readLoop(ws)
 			return
 		default:
 			abort()
@@ -175,25 +184,71 @@ func (srv *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, s *Sessi
 	}
 }
 
-// readLoop reads the client's packets until the connection ends.
-func (s *Session) readLoop(conn *websocket.Conn) {
+// readLoop is the session's reader while it waits: see readers.go. For a
+// connection without a file descriptor (TLS), the reader does everything
+// itself.
+func (s *Session) readLoop(ws *wsConn) {
+	if ws.raw == nil {
+		for s.readBurst(ws) {
+		}
+		return
+	}
+	switch err := ws.waitReadable(); {
+	case err == nil:
+		ws.reads = readTask{s, ws}
+		gopool.Default.Go(&ws.reads)
+	case errors.Is(err, errClosingRead):
+		// The session's graceful close reads the rest and closes it.
+	default:
+		s.closeNow(readCloseReason(err), err)
+	}
+}
+
+// readBurst reads and handles the client's packets while some are at
+// hand. It reports whether the connection is still open for reading.
+func (s *Session) readBurst(ws *wsConn) bool {
 	for {
-		typ, data, err := conn.Read(bgctx)
+		typ, data, err := ws.readMessage()
 		if err != nil {
 			s.closeNow(readCloseReason(err), err)
-			return
+			return false
 		}
 		if typ == websocket.MessageBinary {
 			s.dispatch(data, true)
-			continue
+		} else {
+			p, err := decodeText(data)
+			if err != nil {
+				s.closeNow(ReasonParseError, err)
+				return false
+			}
+			s.handlePacket(p)
 		}
-		p, err := decodeText(data)
-		if err != nil {
-			s.closeNow(ReasonParseError, err)
-			return
+		if ws.raw != nil && !ws.dataAtHand() {
+			return true
 		}
-		s.handlePacket(p)
 	}
+}
+
+// writeFrames writes frames with blocking writes.
+func (w *wsConn) writeFrames(frames []Frame) error {
+	if !w.framed {
+		for _, f := range frames {
+			typ := websocket.MessageText
+			if f.Binary {
+				typ = websocket.MessageBinary
+			}
+			if err := w.conn.Write(bgctx, typ, f.Data); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	bp := encodeFrames(frames)
+	w.wmu.Lock()
+	_, err := w.nc.Write(*bp)
+	w.wmu.Unlock()
+	putWriteBuf(bp)
+	return err
 }
 
 // readCloseReason maps a read error to the reference's reason: a closed
@@ -205,25 +260,3 @@ func readCloseReason(err error) CloseReason {
 	}
 	return ReasonTransportError
 }
-
-// hijackWriter hands coder/websocket a hijacked connection without the
-// deadlines an http.Server's ReadTimeout or WriteTimeout left on it, which
-// would otherwise cut a long-lived WebSocket.
-type hijackWriter struct{ http.ResponseWriter }
-
-func (w hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err == nil {
-		_ = c.SetDeadline(time.Time{})
-	}
-	return c, brw, err
-}
-
-// WriteHeaderNow forwards to writers that delay the status line (gin's).
-func (w hijackWriter) WriteHeaderNow() {
-	if n, ok := w.ResponseWriter.(interface{ WriteHeaderNow() }); ok {
-		n.WriteHeaderNow()
-	}
-}
-
-func (w hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
