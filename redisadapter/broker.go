@@ -204,7 +204,8 @@ func (b *Broker) unregister(a *Adapter) {
 		b.mu.Unlock()
 		return
 	}
-	list = slices.Delete(list, i, i+1)
+	// A new slice: dispatch iterates over the old one without the lock.
+	list = slices.Delete(slices.Clone(list), i, i+1)
 	if len(list) == 0 {
 		delete(b.adapters, a.name)
 		for _, c := range a.ch.all() {

@@ -123,18 +123,29 @@ func TestGoGo(t *testing.T) {
 		if err := a.io.Local().Emit("local only"); err != nil {
 			t.Fatal(err)
 		}
-		if err := a.io.Volatile().To("room2").Emit("volatile"); err != nil {
-			t.Fatal(err)
-		}
-		if err := a.io.Emit("marker"); err != nil {
-			t.Fatal(err)
-		}
 		expectEvent(t, a1, "local only")
-		expectEvent(t, a1, "marker")
-		// A WebSocket with nothing queued takes a volatile packet at once.
-		expectEvent(t, b2, "volatile")
-		expectEvent(t, b1, "marker")
-		expectEvent(t, b2, "marker")
+		// A volatile packet is dropped when the recipient's transport is
+		// busy at that moment (as in the reference), which a loaded machine
+		// can make happen to any one of them: the flag must cross the
+		// cluster, so try a few times, each followed by a marker.
+		for try := 1; ; try++ {
+			if err := a.io.Volatile().To("room2").Emit("volatile"); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.io.Emit("marker"); err != nil {
+				t.Fatal(err)
+			}
+			expectEvent(t, a1, "marker")
+			expectEvent(t, b1, "marker")
+			e := next(t, b2)
+			if e.Name == "volatile" {
+				expectEvent(t, b2, "marker")
+				break
+			}
+			if e.Name != "marker" || try == 5 {
+				t.Fatalf("try %d: got event %q %v, want \"volatile\" then \"marker\"", try, e.Name, e.Args)
+			}
+		}
 	})
 
 	t.Run("order", func(t *testing.T) {
