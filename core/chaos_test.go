@@ -249,5 +249,5 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts.Close()
-	goleak.VerifyNone(t, baseline)
+	verifyNoLeak(t, baseline)
 }

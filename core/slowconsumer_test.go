@@ -291,5 +291,5 @@ func TestSlowConsumer(t *testing.T) {
 	fastTransport.CloseIdleConnections()
 	slowTransport.CloseIdleConnections()
 	shutdown()
-	goleak.VerifyNone(t, baseline)
+	verifyNoLeak(t, baseline)
 }

@@ -68,7 +68,7 @@ func TestSoak(t *testing.T) {
 		})
 		s.OnDisconnect(func(r core.DisconnectReason) {
 			dmu.Lock()
-			disconnects[string(r)]++
+			disconnects[fmt.Sprint(s.Handshake().Auth["tag"])+" "+string(r)]++
 			dmu.Unlock()
 		})
 	})
@@ -168,7 +168,15 @@ func TestSoak(t *testing.T) {
 	ts.Close()
 	// Goroutines: exactly back to the baseline, checked by goleak once the
 	// server is gone (and by TestMain); the count is printed above.
-	goleak.VerifyNone(t)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		err := goleak.Find()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+	}
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
@@ -187,8 +195,9 @@ func runClient(ctx context.Context, url string, rng *rand.Rand, f *figures) {
 		return
 	}
 	f.connections.Add(1)
+	abort := rng.IntN(4) == 0
 	defer func() {
-		if rng.IntN(4) == 0 {
+		if abort {
 			c.Abort() // vanish: the server notices by the heartbeat
 			f.aborted.Add(1)
 		} else {
@@ -197,7 +206,7 @@ func runClient(ctx context.Context, url string, rng *rand.Rand, f *figures) {
 		}
 	}()
 	room := fmt.Sprintf("room-%d", rng.IntN(50))
-	s, err := c.Connect(dctx, "/", map[string]any{"room": room})
+	s, err := c.Connect(dctx, "/", map[string]any{"room": room, "tag": fmt.Sprintf("%v-abort=%v", tr, abort)})
 	if err != nil {
 		return
 	}
