@@ -160,7 +160,8 @@ func WithMaxNamespaces(n int) Option { return func(c *config) { c.maxNamespaces 
 
 // WithMaxDynamicNamespaces bounds the child namespaces that dynamic
 // parents (OfFunc, OfRegexp) may hold at a time, all parents together
-// (default 10,000; a negative n removes the bound, as in the reference).
+// (default 10,000; zero forbids creating any, a negative n removes the
+// bound, as in the reference).
 // A CONNECT that would create a child beyond it is refused with a
 // connect_error "Too many namespaces"; children that exist already are
 // joined as usual. Children are created by clients, so without
