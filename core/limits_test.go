@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/e347a4c2/socketio/internal/nodetest"
 	"github.com/e347a4c2/socketio/internal/siotest"
 )
 
@@ -112,4 +113,36 @@ func TestMaxConnections(t *testing.T) {
 		join(t, c, "/", nil)
 		return true
 	})
+}
+
+// limitsChecks are the checks of test/node/sio/limits.mjs.
+var limitsChecks = []string{
+	"second dynamic namespace refused",
+	"connection beyond the limit refused",
+	"retries and connects once there is room",
+}
+
+// TestLimitsInterop shows the official socket.io-client meeting
+// WithMaxDynamicNamespaces (a connect_error with the server's message) and
+// WithMaxConnections (a transport-level connect_error, then a retry that
+// succeeds once there is room).
+func TestLimitsInterop(t *testing.T) {
+	nodetest.Require(t)
+	for _, mode := range []string{"polling", "websocket"} {
+		t.Run(mode, func(t *testing.T) {
+			e := newEnv(t, WithMaxConnections(1), WithMaxDynamicNamespaces(1))
+			e.io.OfRegexp(regexp.MustCompile(`^/dyn-\d+$`))
+			got := map[string]map[string]any{}
+			for _, line := range nodetest.RunJSON(t, ctxT(t), "sio/limits.mjs", nil, e.url, mode) {
+				name, _ := line["check"].(string)
+				got[name] = line
+			}
+			for _, name := range limitsChecks {
+				line, ok := got[name]
+				if !ok || line["ok"] != true {
+					t.Errorf("%s: %v (all: %v)", name, line, got)
+				}
+			}
+		})
+	}
 }
