@@ -362,7 +362,7 @@ func (s *Session) writeFailed(err error) {
 	s.mu.Lock()
 	s.writing = false
 	s.mu.Unlock()
-	s.closeNow(ReasonTransportError, err)
+	s.closeNow(writeCloseReason(err), err)
 }
 
 // writeLoop writes the queue to the WebSocket with blocking writes, first

@@ -261,3 +261,15 @@ func readCloseReason(err error) CloseReason {
 	}
 	return ReasonTransportError
 }
+
+// writeCloseReason maps a write error to the reference's reason: a client
+// that closed or reset its connection is "transport close" whether the
+// server notices on a read or on a write (Node's ws destroys a socket that
+// reports ECONNRESET or EPIPE without an error event), anything else
+// "transport error".
+func writeCloseReason(err error) CloseReason {
+	if errors.Is(err, syscall.EPIPE) {
+		return ReasonTransportClose
+	}
+	return readCloseReason(err)
+}
