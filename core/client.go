@@ -135,7 +135,12 @@ func (c *client) connect(p *parser.Packet) {
 		c.sendConnectError(name, map[string]any{"message": "Server shutting down"})
 		return
 	}
-	nsp := c.srv.lookupNamespace(name, auth)
+	nsp, err := c.srv.lookupNamespace(name, auth)
+	if err != nil {
+		c.srv.log.Debug("socket.io: CONNECT refused", "nsp", name, "err", err)
+		c.sendConnectError(name, map[string]any{"message": "Too many namespaces"})
+		return
+	}
 	if nsp == nil {
 		c.sendConnectError(name, map[string]any{"message": "Invalid namespace"})
 		return

@@ -23,6 +23,7 @@ type config struct {
 	clientFiles                 fs.FS
 	maxPendingAcks              int
 	maxNamespaces               int
+	maxDynamicNamespaces        int
 	logger                      *slog.Logger
 }
 
@@ -32,6 +33,10 @@ func newConfig(opts []Option) config {
 		codec:          parser.JSON,
 		maxPendingAcks: 1024,
 		maxNamespaces:  64,
+		// Dynamic children cost an adapter and a few maps each; a client
+		// that sends CONNECTs to ever new names matching a parent must not
+		// grow the server without bound.
+		maxDynamicNamespaces: 10000,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -152,6 +157,27 @@ func WithMaxPendingAcks(n int) Option { return func(c *config) { c.maxPendingAck
 // WithMaxNamespaces bounds the namespaces one connection may join (default
 // 64); a CONNECT beyond it is refused with a connect_error.
 func WithMaxNamespaces(n int) Option { return func(c *config) { c.maxNamespaces = n } }
+
+// WithMaxDynamicNamespaces bounds the child namespaces that dynamic
+// parents (OfFunc, OfRegexp) may hold at a time, all parents together
+// (default 10,000; zero forbids creating any, a negative n removes the
+// bound, as in the reference).
+// A CONNECT that would create a child beyond it is refused with a
+// connect_error "Too many namespaces"; children that exist already are
+// joined as usual. Children are created by clients, so without
+// [WithCleanupEmptyChildNamespaces] every name a client ever asked for
+// counts until the server stops, and once the bound is reached no new
+// child can be created: turn the cleanup on, so that only children with
+// sockets count, when names come from clients (a room per document, per
+// user).
+func WithMaxDynamicNamespaces(n int) Option { return func(c *config) { c.maxDynamicNamespaces = n } }
+
+// WithMaxConnections bounds the open connections (Engine.IO sessions; the
+// default 0 is unlimited). A handshake beyond it is answered with HTTP 503
+// and the JSON error {"code":6,"message":"Too many sessions"}; clients
+// report a connect_error ("xhr poll error" or "websocket error") and retry
+// with their usual backoff.
+func WithMaxConnections(n int) Option { return func(c *config) { c.engine.MaxSessions = n } }
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -38,6 +39,7 @@ type Server struct {
 	nsps         map[string]*Namespace
 	parents      []*ParentNamespace
 	onNamespace  []func(*Namespace)
+	dynamic      int // dynamic child namespaces in nsps
 	closing      bool
 	liveSockets  sync.WaitGroup // one count per socket until its disconnect handlers have run
 	clientServer *clientFileServer
@@ -129,9 +131,14 @@ func (srv *Server) OnNamespace(h func(*Namespace)) {
 	srv.mu.Unlock()
 }
 
+// errTooManyNamespaces refuses a CONNECT that would create a dynamic child
+// beyond WithMaxDynamicNamespaces.
+var errTooManyNamespaces = errors.New("socket.io: too many dynamic namespaces")
+
 // lookupNamespace finds the namespace a client asks to join, creating a
-// dynamic child when a parent matches.
-func (srv *Server) lookupNamespace(name string, auth map[string]any) *Namespace {
+// dynamic child when a parent matches. It returns nil when none matches,
+// and errTooManyNamespaces when the child cannot be created.
+func (srv *Server) lookupNamespace(name string, auth map[string]any) (*Namespace, error) {
 	srv.mu.RLock()
 	nsp := srv.nsps[name]
 	if nsp != nil {
@@ -140,14 +147,21 @@ func (srv *Server) lookupNamespace(name string, auth map[string]any) *Namespace 
 	parents := srv.parents
 	srv.mu.RUnlock()
 	if nsp != nil {
-		return nsp
+		return nsp, nil
 	}
 	for _, p := range parents {
 		if !p.match(name, auth) {
 			continue
 		}
 		srv.mu.Lock()
+		if srv.nsps[name] == nil && srv.cfg.maxDynamicNamespaces >= 0 && srv.dynamic >= srv.cfg.maxDynamicNamespaces {
+			srv.mu.Unlock()
+			return nil, errTooManyNamespaces
+		}
 		nsp, created := srv.namespaceLocked(name, p)
+		if created {
+			srv.dynamic++
+		}
 		nsp.claim()
 		handlers := srv.onNamespace
 		srv.mu.Unlock()
@@ -157,9 +171,9 @@ func (srv *Server) lookupNamespace(name string, auth map[string]any) *Namespace 
 				h(nsp)
 			}
 		}
-		return nsp
+		return nsp, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // removeNamespace forgets a dynamic child namespace that no socket holds.
@@ -173,6 +187,9 @@ func (srv *Server) removeNamespace(nsp *Namespace) {
 		return // claimed again meanwhile, or already removed
 	}
 	delete(srv.nsps, nsp.name)
+	if nsp.parent != nil {
+		srv.dynamic--
+	}
 	srv.mu.Unlock()
 	if nsp.parent != nil {
 		nsp.parent.removeChild(nsp)

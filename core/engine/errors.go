@@ -8,7 +8,7 @@ import (
 
 // ErrorCode is the code of an Engine.IO request error, sent to the client in
 // the JSON body {"code":N,"message":"..."} of an HTTP 400 (403 for
-// [CodeForbidden]) answer.
+// [CodeForbidden], 503 for [CodeTooManySessions]) answer.
 type ErrorCode int
 
 // The Engine.IO request error codes.
@@ -19,6 +19,9 @@ const (
 	CodeBadRequest                 ErrorCode = 3
 	CodeForbidden                  ErrorCode = 4
 	CodeUnsupportedProtocolVersion ErrorCode = 5
+	// CodeTooManySessions refuses a handshake beyond [Options.MaxSessions],
+	// with HTTP 503. It is this package's: the reference has no such limit.
+	CodeTooManySessions ErrorCode = 6
 )
 
 // String returns the protocol's message for the code.
@@ -36,6 +39,8 @@ func (c ErrorCode) String() string {
 		return "Forbidden"
 	case CodeUnsupportedProtocolVersion:
 		return "Unsupported protocol version"
+	case CodeTooManySessions:
+		return "Too many sessions"
 	}
 	return "ErrorCode(" + strconv.Itoa(int(c)) + ")"
 }
@@ -62,8 +67,11 @@ func (e *RequestError) Unwrap() error { return e.Err }
 
 // status returns the HTTP status code of the answer.
 func (e *RequestError) status() int {
-	if e.Code == CodeForbidden {
+	switch e.Code {
+	case CodeForbidden:
 		return http.StatusForbidden
+	case CodeTooManySessions:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest
 }

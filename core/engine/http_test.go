@@ -127,6 +127,15 @@ func TestCORS(t *testing.T) {
 		if m := corsHeaders(handshake(h, evil)); len(m) != 0 {
 			t.Fatalf("refused origin got %v", m)
 		}
+		// The WebSocket origin check follows the same decision.
+		if _, err := dialWS(h, "https://a.trusted.example"); err != nil {
+			t.Fatalf("WebSocket from an origin AllowOrigin accepts: %v", err)
+		}
+		res, err := dialWS(h, evil)
+		if err == nil {
+			t.Fatal("WebSocket from an origin AllowOrigin refuses was accepted")
+		}
+		wantError(t, wsResponse(t, res), http.StatusForbidden, int(CodeForbidden))
 	})
 
 	t.Run("preflight", func(t *testing.T) {

@@ -60,6 +60,11 @@ type Options struct {
 	// be written (default 1024). A session whose queue is full when a
 	// packet is sent is closed with ErrQueueFull ("transport error").
 	MaxBufferedPackets int
+	// MaxSessions bounds the open sessions (default 0: unlimited). A
+	// handshake beyond it is refused with HTTP 503 and
+	// [CodeTooManySessions]; the session's later requests, and sessions
+	// already open, are not affected.
+	MaxSessions int
 	// Logger receives the server's diagnostics (default slog.Default()).
 	// Session IDs are never logged: they are bearer secrets.
 	Logger *slog.Logger

@@ -12,13 +12,13 @@ import (
 	"time"
 )
 
-// servePollingHandshake opens a polling session; the answer carries the
-// open packet.
-func (srv *Server) servePollingHandshake(w http.ResponseWriter, r *http.Request) {
+// servePollingHandshake opens a polling session, and reports whether it
+// registered one; the answer carries the open packet.
+func (srv *Server) servePollingHandshake(w http.ResponseWriter, r *http.Request) bool {
 	s := srv.newSession(r, Polling)
 	if !srv.register(s) {
 		srv.fail(w, r, requestError(CodeBadRequest, ErrServerClosed))
-		return
+		return false
 	}
 	srv.setSessionCookie(w, r, s.id)
 	frames := []Frame{{Data: srv.openPacket(s.id, Polling)}}
@@ -26,6 +26,7 @@ func (srv *Server) servePollingHandshake(w http.ResponseWriter, r *http.Request)
 	frames = append(frames, s.takeQueueLocked()...)
 	s.mu.Unlock()
 	s.writePayload(w, r, frames)
+	return true
 }
 
 // servePoll answers a long-polling GET: at once when packets are queued,

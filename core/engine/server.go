@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -65,6 +66,9 @@ type Server struct {
 	// gets the noop the reference answers rather than an error.
 	clientClosed map[string]time.Time
 	live         sync.WaitGroup // one count per session until its OnClose returns
+	// slots counts the registered sessions and the handshakes under way,
+	// when Options.MaxSessions bounds them.
+	slots atomic.Int64
 
 	flusher    flusher
 	heartbeats *wheel
@@ -202,11 +206,44 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if t == WebSocket {
-		srv.serveWebSocketHandshake(w, r)
+	if !srv.acquireSlot() {
+		srv.fail(w, r, requestError(CodeTooManySessions, nil))
 		return
 	}
-	srv.servePollingHandshake(w, r)
+	var registered bool
+	if t == WebSocket {
+		registered = srv.serveWebSocketHandshake(w, r)
+	} else {
+		registered = srv.servePollingHandshake(w, r)
+	}
+	if !registered {
+		srv.releaseSlot()
+	}
+}
+
+// acquireSlot reserves room for one more session under
+// Options.MaxSessions. The slot is released by remove, or by the handshake
+// when no session was registered.
+func (srv *Server) acquireSlot() bool {
+	limit := int64(srv.opts.MaxSessions)
+	if limit <= 0 {
+		return true
+	}
+	for {
+		n := srv.slots.Load()
+		if n >= limit {
+			return false
+		}
+		if srv.slots.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (srv *Server) releaseSlot() {
+	if srv.opts.MaxSessions > 0 {
+		srv.slots.Add(-1)
+	}
 }
 
 // fail answers a refused request.
@@ -279,10 +316,14 @@ func (srv *Server) session(sid string) *Session {
 
 func (srv *Server) remove(s *Session) {
 	srv.mu.Lock()
-	if srv.sessions[s.id] == s {
+	removed := srv.sessions[s.id] == s
+	if removed {
 		delete(srv.sessions, s.id)
 	}
 	srv.mu.Unlock()
+	if removed {
+		srv.releaseSlot()
+	}
 }
 
 // clientClosedLinger is how long a GET racing with the client's close

@@ -161,6 +161,15 @@ func (s *Session) TrySend(frames ...Frame) bool {
 	return ok
 }
 
+// Buffered returns the number of frames queued on the session and not yet
+// taken by a writer: it never exceeds Options.MaxBufferedPackets. It is
+// meant for metrics and tests.
+func (s *Session) Buffered() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue)
+}
+
 // Close closes the session from the server side: what is queued is
 // written first, then the transport is closed (reason "forced close").
 func (s *Session) Close() { s.closeGracefully(ReasonForcedClose) }
@@ -353,7 +362,7 @@ func (s *Session) writeFailed(err error) {
 	s.mu.Lock()
 	s.writing = false
 	s.mu.Unlock()
-	s.closeNow(ReasonTransportError, err)
+	s.closeNow(writeCloseReason(err), err)
 }
 
 // writeLoop writes the queue to the WebSocket with blocking writes, first

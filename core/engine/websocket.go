@@ -53,33 +53,34 @@ func (srv *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request) *wsCo
 	return ws
 }
 
-// serveWebSocketHandshake opens a session directly over WebSocket. The
-// session's reader is a goroutine of its own, started with a small stack,
-// and the request's goroutine, whose stack grew while net/http parsed the
-// request, returns.
-func (srv *Server) serveWebSocketHandshake(w http.ResponseWriter, r *http.Request) {
+// serveWebSocketHandshake opens a session directly over WebSocket, and
+// reports whether it registered one. The session's reader is a goroutine of
+// its own, started with a small stack, and the request's goroutine, whose
+// stack grew while net/http parsed the request, returns.
+func (srv *Server) serveWebSocketHandshake(w http.ResponseWriter, r *http.Request) bool {
 	srv.mu.RLock()
 	closing := srv.closing
 	srv.mu.RUnlock()
 	if closing {
 		srv.fail(w, r, requestError(CodeBadRequest, ErrServerClosed))
-		return
+		return false
 	}
 	ws := srv.acceptWebSocket(w, r)
 	if ws == nil {
-		return
+		return false
 	}
 	s := srv.newSession(r, WebSocket)
 	if err := ws.writeFrames([]Frame{{Data: srv.openPacket(s.id, WebSocket)}}); err != nil {
 		_ = ws.conn.CloseNow()
-		return
+		return false
 	}
 	s.ws = ws
 	if !srv.register(s) {
 		_ = ws.conn.Close(websocket.StatusGoingAway, "")
-		return
+		return false
 	}
 	go s.readLoop(ws)
+	return true
 }
 
 // serveUpgrade moves polling session s to the WebSocket that r opens: the
@@ -259,4 +260,16 @@ func readCloseReason(err error) CloseReason {
 		return ReasonTransportClose
 	}
 	return ReasonTransportError
+}
+
+// writeCloseReason maps a write error to the reference's reason: a client
+// that closed or reset its connection is "transport close" whether the
+// server notices on a read or on a write (Node's ws destroys a socket that
+// reports ECONNRESET or EPIPE without an error event), anything else
+// "transport error".
+func writeCloseReason(err error) CloseReason {
+	if errors.Is(err, syscall.EPIPE) {
+		return ReasonTransportClose
+	}
+	return readCloseReason(err)
 }
