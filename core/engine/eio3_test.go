@@ -376,6 +376,29 @@ func TestEIO3WebSocket(t *testing.T) {
 			}
 		})
 	}
+	t.Run("compressed", func(t *testing.T) {
+		// With permessage-deflate, coder/websocket writes the frames: the
+		// protocol 3 encoding is applied before.
+		h := newHarness(t, &Options{AllowEIO3: true, PerMessageDeflate: &PerMessageDeflate{Threshold: 1}})
+		ws, _, err := h.c.DialWebSocket(h.ctx, "EIO=3&transport=websocket", &websocket.DialOptions{CompressionMode: websocket.CompressionNoContextTakeover})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = ws.Close() })
+		c := ws.Conn
+		readFrame(t, h.ctx, c) // open
+		rec := h.session()
+		data := bytes.Repeat([]byte{5}, 2000)
+		if err := c.Write(h.ctx, websocket.MessageBinary, append([]byte{4}, data...)); err != nil {
+			t.Fatal(err)
+		}
+		if e := rec.nextMessage(t); !bytes.Equal(e.data, data) || !e.binary {
+			t.Fatalf("message of %d bytes, binary=%v", len(e.data), e.binary)
+		}
+		if typ, b := readFrame(t, h.ctx, c); typ != websocket.MessageBinary || !bytes.Equal(b, append([]byte{4}, data...)) {
+			t.Fatalf("echo %v of %d bytes", typ, len(b))
+		}
+	})
 	t.Run("malformed binary frame", func(t *testing.T) {
 		h := newHarness(t, &Options{AllowEIO3: true})
 		c, rec := dialV3(t, h, "EIO=3&transport=websocket")
