@@ -10,7 +10,7 @@ NODE_DIR := test/node
 PKGS ?= ./...
 FUZZTIME ?= 10s
 # package:FuzzName pairs; a target whose fuzz function does not exist yet is skipped.
-FUZZ_TARGETS ?= ./core/parser:FuzzDecode ./core/parser:FuzzBinaryReconstruct ./core/engine:FuzzDecodePayload ./core/engine:FuzzParseQuery ./msgpackparser:FuzzDecode
+FUZZ_TARGETS ?= ./core/parser:FuzzDecode ./core/parser:FuzzBinaryReconstruct ./core/engine:FuzzDecodePayload ./core/engine:FuzzDecodePayloadV3 ./core/engine:FuzzParseQuery ./msgpackparser:FuzzDecode
 
 .PHONY: test run fmt-check vet lint go-test fuzz node-deps tools
 

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +16,11 @@ type client struct {
 	srv     *Server
 	session *engine.Session
 	decoder parser.Decoder // used only by the session's reader
+	// v2 is set for a client of Socket.IO protocol 4 (socket.io-client
+	// 2.x, over Engine.IO protocol 3): it joins "/" without a CONNECT,
+	// sends the auth of other namespaces as their query string, and takes
+	// CONNECT and CONNECT_ERROR packets of that protocol.
+	v2 bool
 
 	// inBurst and deferred are used by the session's reader only: during
 	// a burst of messages (see BeginBurst), the first socket whose mailbox
@@ -40,8 +47,14 @@ func (srv *Server) newClient(s *engine.Session) engine.SessionHandler {
 		session: s,
 		decoder: srv.cfg.codec.NewDecoder(),
 		sockets: make(map[string]*Socket, 1),
+		v2:      s.Protocol() == 3,
 	}
 	c.connectTimer = time.AfterFunc(srv.cfg.connectTimeout, c.onConnectTimeout)
+	if c.v2 {
+		// A 2.x client is in the main namespace as soon as it connects,
+		// as with the reference: its middleware runs now.
+		c.connectNamespace("/", map[string]any{})
+	}
 	return c
 }
 
@@ -114,11 +127,42 @@ func (c *client) OnMessage(data []byte, binary bool) {
 // connect handles a CONNECT packet: it creates the socket, whose own
 // goroutine then runs the middleware and connection handlers.
 func (c *client) connect(p *parser.Packet) {
-	name := p.Namespace
+	if c.v2 {
+		c.connectNamespace(namespaceQuery(p.Namespace))
+		return
+	}
 	var auth map[string]any
 	if p.Payload != nil && p.Payload.Len() > 0 {
 		_ = p.Payload.Decode(0, &auth)
 	}
+	c.connectNamespace(p.Namespace, auth)
+}
+
+// namespaceQuery splits the namespace of a 2.x client's CONNECT,
+// "/nsp?token=abc", into the namespace and the query, which stands for
+// the auth payload of later clients, as in the reference: {"token": "abc"}
+// (strings; the last of repeated keys).
+func namespaceQuery(raw string) (string, map[string]any) {
+	auth := map[string]any{}
+	raw, _, _ = strings.Cut(raw, "#")
+	name, query, _ := strings.Cut(raw, "?")
+	for kv := range strings.SplitSeq(query, "&") {
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		k, err1 := url.QueryUnescape(k)
+		v, err2 := url.QueryUnescape(v)
+		if err1 == nil && err2 == nil {
+			auth[k] = v
+		}
+	}
+	return name, auth
+}
+
+// connectNamespace creates the client's socket of namespace name, whose
+// own goroutine then runs the middleware and connection handlers.
+func (c *client) connectNamespace(name string, auth map[string]any) {
 	c.mu.Lock()
 	if c.closed || c.sockets[name] != nil {
 		c.mu.Unlock()
@@ -160,6 +204,12 @@ func (c *client) connect(p *parser.Packet) {
 func (c *client) sendConnectError(nsp string, payload any) {
 	p := parser.Packet{Type: parser.ConnectError, Namespace: nsp, Data: payload}
 	frames, err := c.srv.encode(&p)
+	if err != nil && c.v2 {
+		// The data of a ConnectError, which 2.x clients get alone, may be
+		// a value the protocol's packets cannot carry (a number).
+		p.Data = "connection refused"
+		frames, err = c.srv.encode(&p)
+	}
 	if err != nil {
 		c.srv.log.Error("socket.io: cannot encode connect_error", "err", err)
 		return

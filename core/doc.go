@@ -22,6 +22,9 @@
 // costs no goroutine. Acknowledgements from clients are delivered as soon
 // as they arrive.
 //
+// With [WithAllowEIO3], the server also takes the 2.x clients (Socket.IO
+// protocol 4 over Engine.IO 3), whose sockets handlers see as any other.
+//
 // The protocol layers live in subpackages: engine (Engine.IO transports),
 // parser (packet codecs) and adapter (rooms and cluster operations).
 package core

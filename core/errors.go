@@ -86,6 +86,20 @@ type ConnectError struct {
 
 func (e *ConnectError) Error() string { return e.Message }
 
+// connectErrorPayloadV2 returns the CONNECT_ERROR payload for err sent to
+// a 2.x client, as the reference does: the ConnectError's Data when it
+// has some, otherwise the message as a string.
+func connectErrorPayloadV2(err error) any {
+	var ce *ConnectError
+	if errors.As(err, &ce) {
+		if ce.Data != nil {
+			return ce.Data
+		}
+		return ce.Message
+	}
+	return err.Error()
+}
+
 // connectErrorPayload returns the CONNECT_ERROR payload for err.
 func connectErrorPayload(err error) map[string]any {
 	var ce *ConnectError

@@ -83,6 +83,18 @@ func WithAllowUpgrades(allow bool) Option {
 	return func(c *config) { c.engine.DisableUpgrades = !allow }
 }
 
+// WithAllowEIO3 accepts the 2.x clients (socket.io-client 2.x: Engine.IO
+// protocol 3, Socket.IO protocol 4) beside the current ones (the
+// reference's allowEIO3; default off). Their sockets behave as any other
+// for middleware and handlers: the query string a 2.x client gives a
+// namespace ("/admin?token=abc") is the socket's Handshake().Auth, and a
+// ConnectError reaches it as its Data, or its message when it has none.
+// The server's socket IDs are not the ones 2.x clients compute for
+// themselves (which the reference derives from the Engine.IO session ID).
+func WithAllowEIO3(allow bool) Option {
+	return func(c *config) { c.engine.AllowEIO3 = allow }
+}
+
 // WithAllowRequest runs fn on every Engine.IO handshake request; an error
 // refuses the connection with HTTP 403 and the error's text.
 func WithAllowRequest(fn func(r *http.Request) error) Option {

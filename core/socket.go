@@ -365,7 +365,11 @@ func (s *Socket) runTask(t task) {
 func (s *Socket) runConnect() {
 	if err := s.nsp.runMiddlewares(s); err != nil {
 		s.client.removeSocket(s)
-		s.client.sendConnectError(s.nsp.name, connectErrorPayload(err))
+		if s.client.v2 {
+			s.client.sendConnectError(s.nsp.name, connectErrorPayloadV2(err))
+		} else {
+			s.client.sendConnectError(s.nsp.name, connectErrorPayload(err))
+		}
 		s.mu.Lock()
 		pending := s.state == socketPending
 		s.state = socketDisconnected
@@ -389,7 +393,11 @@ func (s *Socket) runConnect() {
 	// socket to broadcast) before broadcasts reach this socket.
 	session := s.client.session
 	session.Cork()
-	_ = s.writePacket(&parser.Packet{Type: parser.Connect, Namespace: s.nsp.name, Data: connectPayload{SID: s.id}}, false)
+	connect := &parser.Packet{Type: parser.Connect, Namespace: s.nsp.name, Data: connectPayload{SID: s.id}}
+	if s.client.v2 {
+		connect.Data = nil // 2.x clients take no sid: they make their socket IDs themselves
+	}
+	_ = s.writePacket(connect, false)
 	s.nsp.add(s)
 	session.Uncork()
 	s.client.connected()

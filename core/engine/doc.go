@@ -4,8 +4,12 @@
 // An Engine.IO session starts with a handshake over HTTP long-polling or
 // WebSocket, exchanges text and binary messages, keeps itself alive with
 // server-initiated heartbeats, and can move from polling to WebSocket while
-// it runs (the upgrade). The [Server] is an [http.Handler] that implements
-// all of it; the layer above receives each new [Session] through the
+// it runs (the upgrade). With [Options.AllowEIO3], the server also speaks
+// revision 3 to the clients that still use it (see payload_v3.go), each
+// session in its client's revision; [Session.Protocol] tells which. Frames
+// are the same for both: the revision only changes how they are written
+// and read. The [Server] is an [http.Handler] that implements all of it;
+// the layer above receives each new [Session] through the
 // accept function given to [NewServer] and talks to it through
 // [Session.Send] and the [SessionHandler] it returns.
 //

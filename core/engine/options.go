@@ -33,6 +33,15 @@ type Options struct {
 	// Transports lists the transports clients may use (default polling and
 	// websocket).
 	Transports []Transport
+	// AllowEIO3 accepts the clients of Engine.IO protocol 3 (EIO=3), the
+	// 2.x line of socket.io-client and engine.io-client 3.x (the
+	// reference's allowEIO3; off by default). Their sessions use that
+	// protocol's polling payloads, binary frames and client-driven
+	// heartbeat: the client pings every PingInterval, the server answers
+	// with a pong and closes the session when no ping came for
+	// PingInterval+PingTimeout. Without it, their handshakes are refused
+	// with "Unsupported protocol version".
+	AllowEIO3 bool
 	// DisableUpgrades forbids the polling-to-WebSocket upgrade (the
 	// reference's allowUpgrades: false).
 	DisableUpgrades bool

@@ -78,6 +78,7 @@ func BinaryMessage(payload []byte) Frame {
 
 var (
 	framePing  = Frame{Data: []byte{byte(PacketPing)}}
+	framePong  = Frame{Data: []byte{byte(PacketPong)}}
 	frameNoop  = Frame{Data: []byte{byte(PacketNoop)}}
 	frameClose = Frame{Data: []byte{byte(PacketClose)}}
 	frameProbe = []byte("3probe")

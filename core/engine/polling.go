@@ -14,8 +14,8 @@ import (
 
 // servePollingHandshake opens a polling session, and reports whether it
 // registered one; the answer carries the open packet.
-func (srv *Server) servePollingHandshake(w http.ResponseWriter, r *http.Request) bool {
-	s := srv.newSession(r, Polling)
+func (srv *Server) servePollingHandshake(w http.ResponseWriter, r *http.Request, v3, b64 bool) bool {
+	s := srv.newSession(r, Polling, v3, b64)
 	if !srv.register(s) {
 		srv.fail(w, r, requestError(CodeBadRequest, ErrServerClosed))
 		return false
@@ -129,12 +129,18 @@ func (s *Session) pollReadyLocked(lateProbe bool) (frames []Frame, finish, ready
 	return nil, false, false
 }
 
-// writeNoop answers a poll with a noop packet.
-func writeNoop(w http.ResponseWriter) {
+// writeNoop answers a poll with a noop packet, in a protocol 3 payload
+// when v3 is set.
+func writeNoop(w http.ResponseWriter, v3 bool) {
 	h := w.Header()
 	h["Content-Type"] = hdrTextPlain
-	h["Content-Length"] = hdrLength1
 	h["Cache-Control"] = hdrNoStore
+	if v3 {
+		h["Content-Length"] = hdrLength3
+		_, _ = w.Write(noopPayloadV3)
+		return
+	}
+	h["Content-Length"] = hdrLength1
 	_, _ = w.Write(frameNoop.Data)
 }
 
@@ -150,16 +156,30 @@ var (
 	hdrNoStore   = []string{"no-store"}
 	hdrLength1   = []string{"1"}
 	hdrLength2   = []string{"2"}
+	hdrLength3   = []string{"3"}
+	hdrBinary    = []string{"application/octet-stream"}
 	bodyOK       = []byte("ok")
+	// noopPayloadV3 is a noop packet as a protocol 3 polling payload.
+	noopPayloadV3 = []byte("1:6")
 )
 
 // writePayload writes frames as a polling answer, compressed when the
 // client accepts it and the payload is large enough.
 func (s *Session) writePayload(w http.ResponseWriter, r *http.Request, frames []Frame) {
 	bp := bodyPool.Get().(*[]byte)
-	body := appendPayload((*bp)[:0], frames)
 	h := w.Header()
-	h["Content-Type"] = hdrTextPlain
+	var body []byte
+	if s.v3 {
+		var binary bool
+		body, binary = appendPayloadV3((*bp)[:0], frames, s.b64)
+		h["Content-Type"] = hdrTextPlain
+		if binary {
+			h["Content-Type"] = hdrBinary
+		}
+	} else {
+		body = appendPayload((*bp)[:0], frames)
+		h["Content-Type"] = hdrTextPlain
+	}
 	h["Cache-Control"] = hdrNoStore
 	opts := &s.srv.opts
 	if !opts.DisableHTTPCompression && len(body) >= opts.HTTPCompressionThreshold {
@@ -268,7 +288,8 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 
-	if r.Header.Get("Content-Type") == "application/octet-stream" {
+	binary := r.Header.Get("Content-Type") == "application/octet-stream"
+	if binary && !s.v3 {
 		s.closeNow(ReasonTransportError, errBinaryPost)
 		s.srv.fail(w, r, requestError(CodeBadRequest, errBinaryPost))
 		return
@@ -285,7 +306,12 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf [4]packet
-	packets, err := decodePayload(body, buf[:0])
+	var packets []packet
+	if s.v3 {
+		packets, err = decodePayloadV3(body, binary, buf[:0])
+	} else {
+		packets, err = decodePayload(body, buf[:0])
+	}
 	if err != nil {
 		s.closeNow(ReasonParseError, err)
 		s.srv.fail(w, r, requestError(CodeBadRequest, err))

@@ -19,6 +19,7 @@ func FuzzParseQuery(f *testing.F) {
 		"EIO=4&EIO=5&transport=polling%20",
 		"sid=%zz&EIO=4",
 		"a=1&&b&=c&EIO",
+		"EIO=3&transport=polling&b64=1",
 	} {
 		f.Add(seed)
 	}
@@ -33,7 +34,7 @@ func FuzzParseQuery(f *testing.F) {
 				return // keys are matched literally; escaped keys are not Engine.IO's
 			}
 		}
-		for name, got := range map[string]string{"EIO": q.eio, "transport": q.transport, "sid": q.sid} {
+		for name, got := range map[string]string{"EIO": q.eio, "transport": q.transport, "sid": q.sid, "b64": q.b64} {
 			want := ""
 			for _, v := range vals[name] {
 				if v != "" {

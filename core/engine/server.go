@@ -89,7 +89,11 @@ func NewServer(accept func(s *Session) SessionHandler, opts *Options) *Server {
 		sessions: make(map[string]*Session),
 	}
 	srv.flusher.srv = srv
-	srv.heartbeats = newWheel(wheelGranularity(o.PingInterval, o.PingTimeout), max(o.PingInterval, o.PingTimeout),
+	horizon := max(o.PingInterval, o.PingTimeout)
+	if o.AllowEIO3 {
+		horizon = o.PingInterval + o.PingTimeout // a protocol 3 session's ping deadline
+	}
+	srv.heartbeats = newWheel(wheelGranularity(o.PingInterval, o.PingTimeout), horizon,
 		func(due []*Session) {
 			for _, s := range due {
 				s.heartbeat()
@@ -162,7 +166,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s := srv.session(q.sid)
 		if s == nil {
 			if t == Polling && r.Method == http.MethodGet && srv.takeClientClosed(q.sid) {
-				writeNoop(w)
+				writeNoop(w, q.eio == "3")
 				return
 			}
 			srv.fail(w, r, requestError(CodeUnknownSID, nil))
@@ -196,7 +200,12 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		srv.fail(w, r, requestError(CodeBadRequest, nil))
 		return
 	}
-	if q.eio != "4" {
+	var v3 bool
+	switch {
+	case q.eio == "4":
+	case q.eio == "3" && srv.opts.AllowEIO3:
+		v3 = true
+	default:
 		srv.fail(w, r, requestError(CodeUnsupportedProtocolVersion, nil))
 		return
 	}
@@ -212,9 +221,9 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var registered bool
 	if t == WebSocket {
-		registered = srv.serveWebSocketHandshake(w, r)
+		registered = srv.serveWebSocketHandshake(w, r, v3, q.b64 != "")
 	} else {
-		registered = srv.servePollingHandshake(w, r)
+		registered = srv.servePollingHandshake(w, r, v3, q.b64 != "")
 	}
 	if !registered {
 		srv.releaseSlot()
@@ -267,9 +276,10 @@ func writeRequestError(w http.ResponseWriter, e *RequestError) {
 	_, _ = w.Write(body)
 }
 
-// newSession creates a session for handshake request r. It is not yet
-// registered: see register.
-func (srv *Server) newSession(r *http.Request, t Transport) *Session {
+// newSession creates a session for handshake request r, of protocol 3
+// when v3 is set (with base64 polling payloads when b64 is set). It is not
+// yet registered: see register.
+func (srv *Server) newSession(r *http.Request, t Transport, v3, b64 bool) *Session {
 	hs := r.Clone(context.WithoutCancel(r.Context()))
 	hs.Body = http.NoBody
 	hs.GetBody = nil
@@ -278,6 +288,8 @@ func (srv *Server) newSession(r *http.Request, t Transport) *Session {
 		id:        newID(),
 		req:       hs,
 		transport: t,
+		v3:        v3,
+		b64:       b64,
 	}
 	if t == Polling {
 		s.pollWake = make(chan struct{}, 1)
@@ -405,9 +417,10 @@ func newID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// query holds the Engine.IO parameters of a request.
+// query holds the Engine.IO parameters of a request. b64 is set by
+// protocol 3 clients that cannot take binary data.
 type query struct {
-	eio, transport, sid string
+	eio, transport, sid, b64 string
 }
 
 // parseQuery extracts the Engine.IO parameters without building a
@@ -426,6 +439,8 @@ func parseQuery(raw string) query {
 			dst = &q.transport
 		case "sid":
 			dst = &q.sid
+		case "b64":
+			dst = &q.b64
 		default:
 			continue
 		}

@@ -33,6 +33,9 @@ type Session struct {
 	id      string
 	req     *http.Request
 	handler SessionHandler
+	// v3 is set for a client of protocol 3 (see Options.AllowEIO3); b64
+	// when its polling transport takes no binary payloads (b64=1).
+	v3, b64 bool
 
 	mu          sync.Mutex
 	state       sessionState
@@ -81,8 +84,14 @@ func (s *Session) ID() string { return s.id }
 // carries the request's values but is never cancelled.
 func (s *Session) Request() *http.Request { return s.req }
 
-// Protocol returns the Engine.IO protocol revision the client speaks.
-func (s *Session) Protocol() int { return 4 }
+// Protocol returns the Engine.IO protocol revision the client speaks: 4,
+// or 3 for the 2.x clients a server with Options.AllowEIO3 accepts.
+func (s *Session) Protocol() int {
+	if s.v3 {
+		return 3
+	}
+	return 4
+}
 
 // Transport returns the transport the session currently uses.
 func (s *Session) Transport() Transport {
@@ -301,7 +310,7 @@ func (s *Session) flushWS(ws *wsConn, rounds int) {
 		}
 		frames := s.takeQueueLocked()
 		s.mu.Unlock()
-		bp := encodeFrames(frames)
+		bp := ws.encodeFrames(frames)
 		done = frames
 		if !ws.wmu.TryLock() { // coder/websocket is writing a control frame
 			s.recycle(done)
@@ -410,8 +419,16 @@ func (s *Session) handlePacket(p packet) {
 	case PacketMessage:
 		s.dispatch(p.data, p.binary)
 	case PacketPong:
+		if s.v3 {
+			s.closeNow(ReasonTransportError, errHeartbeatDir)
+			return
+		}
 		s.onPong()
 	case PacketPing:
+		if s.v3 {
+			s.onPing()
+			return
+		}
 		s.closeNow(ReasonTransportError, errHeartbeatDir)
 	case PacketClose:
 		s.closeNow(ReasonTransportClose, nil)
@@ -430,15 +447,45 @@ func (s *Session) dispatch(data []byte, binary bool) {
 	}
 }
 
-// startHeartbeat schedules the first ping.
+// startHeartbeat schedules the first ping. A protocol 3 session, whose
+// client pings, waits for a ping instead: it is always awaiting one, due
+// PingInterval+PingTimeout after the last (see onPing), so that the
+// heartbeat closes it once the deadline passes.
 func (s *Session) startHeartbeat() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state != stateOpen {
 		return
 	}
-	s.hbDue = time.Now().Add(s.srv.opts.PingInterval)
+	if s.v3 {
+		s.awaitingPong = true
+		s.hbDue = time.Now().Add(s.srv.opts.PingInterval + s.srv.opts.PingTimeout)
+	} else {
+		s.hbDue = time.Now().Add(s.srv.opts.PingInterval)
+	}
 	s.srv.heartbeats.schedule(s, s.hbDue)
+}
+
+// onPing answers a protocol 3 client's ping with a pong and moves the
+// deadline of its next ping.
+func (s *Session) onPing() {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	s.hbDue = time.Now().Add(s.srv.opts.PingInterval + s.srv.opts.PingTimeout)
+	s.srv.heartbeats.schedule(s, s.hbDue)
+	err := s.enqueueLocked([]Frame{framePong})
+	start := s.claimWriterLocked()
+	ws := s.ws
+	s.mu.Unlock()
+	if start {
+		s.startWriter(ws, true)
+	}
+	if errors.Is(err, ErrQueueFull) {
+		s.closeNow(ReasonTransportError, ErrQueueFull)
+	}
 }
 
 // heartbeat runs when the session's heartbeat deadline passes: it sends a

@@ -57,7 +57,7 @@ func (srv *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request) *wsCo
 // reports whether it registered one. The session's reader is a goroutine of
 // its own, started with a small stack, and the request's goroutine, whose
 // stack grew while net/http parsed the request, returns.
-func (srv *Server) serveWebSocketHandshake(w http.ResponseWriter, r *http.Request) bool {
+func (srv *Server) serveWebSocketHandshake(w http.ResponseWriter, r *http.Request, v3, b64 bool) bool {
 	srv.mu.RLock()
 	closing := srv.closing
 	srv.mu.RUnlock()
@@ -69,7 +69,8 @@ func (srv *Server) serveWebSocketHandshake(w http.ResponseWriter, r *http.Reques
 	if ws == nil {
 		return false
 	}
-	s := srv.newSession(r, WebSocket)
+	ws.v3, ws.b64 = v3, b64
+	s := srv.newSession(r, WebSocket, v3, b64)
 	if err := ws.writeFrames([]Frame{{Data: srv.openPacket(s.id, WebSocket)}}); err != nil {
 		_ = ws.conn.CloseNow()
 		return false
@@ -111,6 +112,9 @@ func (srv *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, s *Sessi
 		}
 		return
 	}
+	// A protocol 3 client sends b64 again if its WebSocket has no binary
+	// support (forceBase64).
+	ws.v3, ws.b64 = s.v3, parseQuery(r.URL.RawQuery).b64 != ""
 	s.probeConn = ws
 	s.mu.Unlock()
 
@@ -214,9 +218,17 @@ func (s *Session) readBurst(ws *wsConn) bool {
 			s.closeNow(readCloseReason(err), err)
 			return false
 		}
-		if typ == websocket.MessageBinary {
+		switch {
+		case ws.v3:
+			p, err := decodeMessageV3(data, typ == websocket.MessageBinary)
+			if err != nil {
+				s.closeNow(ReasonParseError, err)
+				return false
+			}
+			s.handlePacket(p)
+		case typ == websocket.MessageBinary:
 			s.dispatch(data, true)
-		} else {
+		default:
 			p, err := decodeText(data)
 			if err != nil {
 				s.closeNow(ReasonParseError, err)
@@ -235,16 +247,20 @@ func (w *wsConn) writeFrames(frames []Frame) error {
 	if !w.framed {
 		for _, f := range frames {
 			typ := websocket.MessageText
-			if f.Binary {
+			data, binary := f.Data, f.Binary
+			if w.v3 {
+				data, binary = appendMessageV3(nil, f, w.b64)
+			}
+			if binary {
 				typ = websocket.MessageBinary
 			}
-			if err := w.conn.Write(bgctx, typ, f.Data); err != nil {
+			if err := w.conn.Write(bgctx, typ, data); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	bp := encodeFrames(frames)
+	bp := w.encodeFrames(frames)
 	w.wmu.Lock()
 	_, err := w.nc.Write(*bp)
 	w.wmu.Unlock()

@@ -3,6 +3,7 @@ package engine
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -30,6 +31,9 @@ type wsConn struct {
 	// framed is false when permessage-deflate is negotiated: coder/websocket
 	// then writes the data frames, compressed.
 	framed bool
+	// v3 is set for a client of protocol 3, whose binary messages carry
+	// the packet type byte; b64 when that client takes no binary frames.
+	v3, b64 bool
 
 	// wmu serializes the writes on nc: the data frames written here and the
 	// control frames coder/websocket writes through ctrlWriter. A frame is
@@ -292,7 +296,30 @@ func appendFrame(dst []byte, f Frame) []byte {
 	if f.Binary {
 		op = 0x80 | 0x2
 	}
-	n := len(f.Data)
+	return append(appendFrameHeader(dst, op, len(f.Data)), f.Data...)
+}
+
+// appendFrameV3 is appendFrame for a protocol 3 client: a binary message
+// carries the packet type byte before its data, or is sent as "b4" and
+// base64 text to a client without binary support (b64).
+func appendFrameV3(dst []byte, f Frame, b64 bool) []byte {
+	switch {
+	case !f.Binary:
+		return appendFrame(dst, f)
+	case b64:
+		dst = appendFrameHeader(dst, 0x80|0x1, 2+base64.StdEncoding.EncodedLen(len(f.Data)))
+		dst = append(dst, 'b', byte(PacketMessage))
+		return base64.StdEncoding.AppendEncode(dst, f.Data)
+	default:
+		dst = appendFrameHeader(dst, 0x80|0x2, 1+len(f.Data))
+		dst = append(dst, binaryPacketType)
+		return append(dst, f.Data...)
+	}
+}
+
+// appendFrameHeader appends the header of a final, unmasked frame of
+// opcode byte op and n bytes of data.
+func appendFrameHeader(dst []byte, op byte, n int) []byte {
 	switch {
 	case n < 126:
 		dst = append(dst, op, byte(n))
@@ -302,7 +329,7 @@ func appendFrame(dst []byte, f Frame) []byte {
 		dst = append(dst, op, 127)
 		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
 	}
-	return append(dst, f.Data...)
+	return dst
 }
 
 func framesLen(frames []Frame) int {
@@ -315,16 +342,22 @@ func framesLen(frames []Frame) int {
 
 var writeBufPool = sync.Pool{New: func() any { return new([]byte) }}
 
-// encodeFrames returns the frames, framed, in a pooled buffer; release it
-// with putWriteBuf.
-func encodeFrames(frames []Frame) *[]byte {
+// encodeFrames returns the frames, framed for w's client, in a pooled
+// buffer; release it with putWriteBuf.
+func (w *wsConn) encodeFrames(frames []Frame) *[]byte {
 	bp := writeBufPool.Get().(*[]byte)
 	b := (*bp)[:0]
 	if n := framesLen(frames); cap(b) < n {
 		b = make([]byte, 0, max(n, 512))
 	}
-	for _, f := range frames {
-		b = appendFrame(b, f)
+	if w.v3 {
+		for _, f := range frames {
+			b = appendFrameV3(b, f, w.b64)
+		}
+	} else {
+		for _, f := range frames {
+			b = appendFrame(b, f)
+		}
 	}
 	*bp = b
 	return bp

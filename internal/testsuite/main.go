@@ -23,6 +23,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "listen address")
 	debug := flag.Bool("debug", false, "log debug messages")
+	flag.BoolVar(&allowEIO3, "allow-eio3", false, "also accept Engine.IO 3 clients (the suites must pass either way)")
 	flag.Parse()
 	level := slog.LevelInfo
 	if *debug {
@@ -37,9 +38,13 @@ func main() {
 	log.Fatal(http.ListenAndServe(*addr, mux))
 }
 
+// allowEIO3 sets Options.AllowEIO3 (flag -allow-eio3).
+var allowEIO3 bool
+
 // suiteOptions are the Engine.IO options the official suites expect.
 func suiteOptions(logger *slog.Logger) *engine.Options {
 	return &engine.Options{
+		AllowEIO3:         allowEIO3,
 		PingInterval:      300 * time.Millisecond,
 		PingTimeout:       200 * time.Millisecond,
 		MaxHTTPBufferSize: 1e6,
