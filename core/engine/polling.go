@@ -61,10 +61,23 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		probeWait = t.C
 	}
 	lateProbe := probeWait != nil
+	// A GET that comes while a WebSocket is attached but not yet probed may
+	// have been sent after the client's probe and upgrade packets, which
+	// the WebSocket's reader has not handled yet: once the probe is
+	// handled, it waits like a late poll, rather than getting the noop at
+	// once. (The reference sends that noop only on its 100 ms check, to
+	// every pending poll.)
+	beforeProbe := s.upgrading && !s.probed
 	var frames []Frame
 	var finish bool
 	for {
 		var ready bool
+		if beforeProbe && s.probed {
+			beforeProbe = false
+			t := time.NewTimer(probeCheckInterval)
+			defer t.Stop()
+			probeWait, lateProbe = t.C, true
+		}
 		frames, finish, ready = s.pollReadyLocked(lateProbe)
 		if ready {
 			break

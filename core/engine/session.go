@@ -533,9 +533,18 @@ func (s *Session) heartbeat() {
 
 // pongOverdueLocked reports whether the client failed to answer a ping in
 // time. Requests check it so that a session past its deadline is closed
-// even if the heartbeat timer has not run yet.
+// even if the heartbeat has not run yet: when the ping itself is late (the
+// wheel runs late on a loaded machine), the deadline is still PingTimeout
+// after the ping was due, as the heartbeat counts it.
 func (s *Session) pongOverdueLocked() bool {
-	return s.awaitingPong && s.state == stateOpen && !time.Now().Before(s.hbDue)
+	if s.state != stateOpen {
+		return false
+	}
+	due := s.hbDue
+	if !s.awaitingPong {
+		due = due.Add(s.srv.opts.PingTimeout)
+	}
+	return !time.Now().Before(due)
 }
 
 func (s *Session) onPong() {
