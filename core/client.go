@@ -140,7 +140,7 @@ func (c *client) connect(p *parser.Packet) {
 		c.sendConnectError(name, map[string]any{"message": "Invalid namespace"})
 		return
 	}
-	s := newSocket(nsp, c, auth)
+	s := newSocket(nsp, c, auth, c.restore(nsp, auth))
 	c.mu.Lock()
 	if c.closed || c.sockets[name] != nil {
 		c.mu.Unlock()
