@@ -828,3 +828,64 @@ func TestRecoveryInterop(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoveryResumeFails: when the packets a restored socket missed are
+// dropped while its middleware runs (longer than the window), the session
+// cannot be resumed; the connection, whose CONNECT answer is already
+// queued, is closed, and the client connects again as a new socket.
+func TestRecoveryResumeFails(t *testing.T) {
+	const window = 200 * time.Millisecond
+	r := newRecoveryEnv(t, WithConnectionStateRecovery(Recovery{MaxDisconnectionDuration: window}))
+	ad := r.io.main.adapter.(*adapter.InMemory)
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	r.io.Use(func(s *Socket) error {
+		if s.Recovered() {
+			entered <- struct{}{}
+			<-release
+		}
+		return nil
+	})
+	a := r.connect(t, siotest.WebSocket, "/", nil)
+	a.setup(t, []Room{"r"}, "data")
+	a.kill()
+	r.waitDisconnect(t, a.s.ID())
+
+	c := r.dial(siotest.WebSocket)
+	type result struct {
+		s   *siotest.Socket
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		s, err := c.Connect(ctxT(t), "/", a.auth())
+		done <- result{s, err}
+	}()
+	select {
+	case <-entered:
+	case <-time.After(waitTimeout):
+		t.Fatal("the middleware did not run for the restored socket")
+	}
+	// Missed after the restore, then dropped: the window passes.
+	_ = r.io.To("r").Emit("m", "dropped")
+	eventually(t, "the packets to be dropped", func() bool { return ad.RecoveryStats().Packets == 0 })
+	close(release)
+	res := <-done
+	if res.err == nil {
+		select {
+		case <-res.s.Disconnected():
+		case <-time.After(waitTimeout):
+			t.Fatal("the connection stays open")
+		}
+	}
+	select {
+	case s := <-r.conns:
+		t.Fatalf("socket %s connected (recovered %v)", s.ID(), s.Recovered())
+	default:
+	}
+	b := r.connect(t, siotest.WebSocket, "/", a.auth())
+	if b.server.Recovered() || b.s.ID() == a.s.ID() || b.server.Data() != nil {
+		t.Fatalf("after a failed resume: %v", recState(b.server))
+	}
+	eventually(t, "the failed socket's cleanup", func() bool { return len(r.io.Sockets()) == 1 })
+}
