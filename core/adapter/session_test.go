@@ -332,21 +332,27 @@ func TestRecoveryExpiry(t *testing.T) {
 	}
 
 	// A session within the window, whose client's next packet was dropped:
-	// it cannot get everything it missed.
-	a.AddSocket(x)
-	emit(t, a, "two", nil)
+	// it cannot get everything it missed. The session is persisted once the
+	// packets are older than the window and restored right away, so that
+	// the check does not depend on how long a sleep lasts (another adapter,
+	// with a window that a stall between two calls cannot exceed).
+	const window2 = 500 * time.Millisecond
+	b := NewSessionAware(&fakeNsp{}, window2)
+	defer func() { _ = b.Close() }()
+	b.AddSocket(x)
+	emit(t, b, "two", nil)
 	offset = lastOffset(t, x.takeQueued()[0])
-	emit(t, a, "three", nil)
+	emit(t, b, "three", nil)
 	x.takeQueued()
-	time.Sleep(window / 2)
-	disconnect(a, "x", "pid", start)
-	time.Sleep(window/2 + 20*time.Millisecond)
-	emit(t, a, "four", nil) // drops "two" and "three", older than the window
-	if _, err := a.RestoreSession(context.Background(), "pid", offset); !errors.Is(err, ErrOffsetNotFound) {
+	time.Sleep(window2 + 20*time.Millisecond)
+	disconnect(b, "x", "pid", start)
+	emit(t, b, "four", nil) // drops "two" and "three", older than the window
+	if _, err := b.RestoreSession(context.Background(), "pid", offset); !errors.Is(err, ErrOffsetNotFound) {
 		t.Fatalf("offset whose next packet was dropped: %v", err)
 	}
 
 	// The cleanup frees packets and sessions with nobody broadcasting.
+	emit(t, a, "five", nil)
 	for i := range 1000 {
 		a.PersistSession(&Session{SID: "s" + strconv.Itoa(i), PID: "p" + strconv.Itoa(i), Rooms: []Room{"r"}})
 	}
@@ -371,7 +377,7 @@ func TestRecoveryExpiry(t *testing.T) {
 // TestRecoveryOffsetAfterDrop checks that an offset whose own packet was
 // dropped still recovers when nothing after it was.
 func TestRecoveryOffsetAfterDrop(t *testing.T) {
-	const window = 50 * time.Millisecond
+	const window = 300 * time.Millisecond // no stall between two calls lasts that long
 	a := NewSessionAware(&fakeNsp{}, window)
 	defer func() { _ = a.Close() }()
 	x := newQueueSocket("x")
@@ -502,7 +508,7 @@ func TestRecoveryMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measures the heap")
 	}
-	const window = 2 * time.Second
+	const window = 4 * time.Second // longer than filling it takes, even with -race on a slow machine
 	heap := func() uint64 {
 		runtime.GC()
 		var m runtime.MemStats
