@@ -192,7 +192,9 @@ type Adapter interface {
 	// at most once. Errors: ErrSessionNotFound (unknown, expired or taken
 	// pid), ErrOffsetNotFound (an offset the adapter did not give out, or
 	// after which a packet the socket needs is no longer kept: it could not
-	// get everything it missed).
+	// get everything it missed). The core calls it on the connection's
+	// reader when a CONNECT arrives, with ctx bounded by the connect
+	// timeout: it should answer quickly.
 	RestoreSession(ctx context.Context, pid, offset string) (*Session, error)
 	// ResumeSocket adds s, the socket that resumes sess (s.ID() is
 	// sess.SID), to the namespace and to sess.Rooms, and queues for it
