@@ -30,13 +30,13 @@ type benchServer struct {
 	sockets []*Socket
 }
 
-func newBenchServer(b *testing.B, n int) *benchServer {
+func newBenchServer(b *testing.B, n int, opts ...Option) *benchServer {
 	b.Helper()
-	io := NewServer(
+	io := NewServer(append([]Option{
 		WithLogger(testLogger()),
 		WithPingInterval(time.Hour), WithPingTimeout(time.Hour), WithConnectTimeout(time.Hour),
 		WithHTTPCompression(false, 0),
-	)
+	}, opts...)...)
 	bs := &benchServer{io: io}
 	for range n {
 		w := httptest.NewRecorder()
@@ -174,5 +174,23 @@ func BenchmarkBroadcast(b *testing.B) {
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/recipient")
 			})
 		}
+	}
+}
+
+// BenchmarkBroadcastRecovery is BenchmarkBroadcast with connection-state
+// recovery on: each packet is numbered (its offset appended), encoded once
+// and kept for the window (one second here, so that the benchmark's memory
+// stays bounded), and queued under the adapter's recovery lock.
+func BenchmarkBroadcastRecovery(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("text/room-%d", n), func(b *testing.B) {
+			bs := newBenchServer(b, n, WithConnectionStateRecovery(Recovery{MaxDisconnectionDuration: time.Second}))
+			for _, s := range bs.sockets {
+				s.Join("room")
+			}
+			op := bs.io.To("room")
+			bs.loop(b, bs.sids, func() error { return op.Emit("msg", "hello world", 42) })
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/recipient")
+		})
 	}
 }

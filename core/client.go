@@ -189,7 +189,7 @@ func (c *client) connectNamespace(name string, auth map[string]any) {
 		c.sendConnectError(name, map[string]any{"message": "Invalid namespace"})
 		return
 	}
-	s := newSocket(nsp, c, auth)
+	s := newSocket(nsp, c, auth, c.restore(nsp, auth))
 	c.mu.Lock()
 	if c.closed || c.sockets[name] != nil {
 		c.mu.Unlock()

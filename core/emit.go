@@ -43,7 +43,10 @@ func (e Emitter) Timeout(d time.Duration) Emitter { e.timeout = d; return e }
 // Emit sends an event with arguments to the socket's client. Arguments
 // are anything encoding/json can encode; []byte values at the top level
 // or inside []any and map[string]any are sent as binary attachments.
-// Emit does not wait for the network.
+// Emit does not wait for the network. With connection-state recovery (see
+// [WithConnectionStateRecovery]), an event emitted to a socket that has
+// disconnected for a reason that allows recovery is kept, not refused: its
+// client gets it if it recovers the session.
 func (s *Socket) Emit(event string, args ...any) error {
 	return Emitter{s: s, compress: true}.Emit(event, args...)
 }
@@ -63,12 +66,33 @@ func (e Emitter) Emit(event string, args ...any) error {
 		return ErrReservedEvent
 	}
 	s := e.s
+	if s.nsp.keepsSessions && !e.volatile {
+		if !s.keepsEmits() {
+			return ErrDisconnected
+		}
+		// As in the reference, through the adapter to the socket's own room,
+		// which numbers and keeps the packet for connection-state recovery
+		// (and calls the outgoing listeners). The socket is on this node.
+		p := &parser.Packet{Type: parser.Event, Namespace: s.nsp.name, Data: eventData(event, args)}
+		opts := adapter.BroadcastOptions{Rooms: []Room{Room(s.id)}, Flags: adapter.Flags{Local: true, Compress: e.compress}}
+		return s.nsp.adapter.Broadcast(context.Background(), p, &opts)
+	}
 	if !s.Connected() {
 		return ErrDisconnected
 	}
 	data := eventData(event, args)
 	s.notifyOutgoing(data)
 	return s.writePacket(&parser.Packet{Type: parser.Event, Namespace: s.nsp.name, Data: data}, e.volatile)
+}
+
+// keepsEmits reports whether an event emitted to the socket reaches its
+// client, at once or, with connection-state recovery, once the client
+// recovers its session: the socket is connected, or it was and
+// disconnected for a reason that allows recovery.
+func (s *Socket) keepsEmits() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == socketConnected || s.joined && s.reason.Recoverable()
 }
 
 // Send emits a "message" event with the emitter's flags.

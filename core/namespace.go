@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,9 @@ type Namespace struct {
 	parent  *ParentNamespace
 	adapter adapter.Adapter
 	ackIDs  atomic.Uint64
+	// keepsSessions: connection-state recovery is on and the adapter
+	// supports it (see adapter.SessionAware).
+	keepsSessions bool
 
 	mu           sync.RWMutex
 	middlewares  []Middleware
@@ -43,6 +47,10 @@ type Namespace struct {
 func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace {
 	n := &Namespace{srv: srv, name: name, parent: parent, sockets: make(map[string]*Socket)}
 	n.adapter = srv.cfg.adapter(adapterView{n})
+	if srv.cfg.recovery != nil {
+		sa, ok := n.adapter.(adapter.SessionAware)
+		n.keepsSessions = !ok || sa.SessionAware()
+	}
 	return n
 }
 
@@ -62,6 +70,14 @@ func (v adapterView) ServerSideEvent(event string, args []any, ack func(args []a
 
 // NextAckID implements adapter.AckIDSource.
 func (v adapterView) NextAckID() uint64 { return v.n.nextAckID() }
+
+// MaxDisconnectionDuration implements adapter.RecoveryConfig.
+func (v adapterView) MaxDisconnectionDuration() time.Duration {
+	if r := v.n.srv.cfg.recovery; r != nil {
+		return r.MaxDisconnectionDuration
+	}
+	return 0
+}
 
 // Name returns the namespace's name, such as "/" or "/chat".
 func (n *Namespace) Name() string { return n.name }
@@ -141,6 +157,26 @@ func (n *Namespace) add(s *Socket) {
 	n.sockets[s.id] = s
 	n.mu.Unlock()
 	n.adapter.AddSocket((*adapterSocket)(s))
+}
+
+// resume adds a socket that recovers sess; see adapter.Adapter.ResumeSocket.
+func (n *Namespace) resume(s *Socket, sess *adapter.Session) error {
+	n.mu.Lock()
+	if n.sockets[s.id] != nil {
+		n.mu.Unlock()
+		return fmt.Errorf("%w: socket %s is connected", adapter.ErrSessionNotFound, s.id)
+	}
+	n.sockets[s.id] = s
+	n.mu.Unlock()
+	if err := n.adapter.ResumeSocket((*adapterSocket)(s), sess); err != nil {
+		n.mu.Lock()
+		if n.sockets[s.id] == s {
+			delete(n.sockets, s.id)
+		}
+		n.mu.Unlock()
+		return err
+	}
+	return nil
 }
 
 func (n *Namespace) remove(s *Socket) {

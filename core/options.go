@@ -25,6 +25,7 @@ type config struct {
 	maxNamespaces               int
 	maxDynamicNamespaces        int
 	logger                      *slog.Logger
+	recovery                    *Recovery // nil: connection-state recovery off
 }
 
 func newConfig(opts []Option) config {
@@ -48,7 +49,8 @@ func newConfig(opts []Option) config {
 		c.engine.Logger = c.logger
 	}
 	if c.adapter == nil {
-		c.adapter = func(nsp adapter.Namespace) adapter.Adapter { return adapter.NewInMemory(nsp) }
+		// Session-aware when the namespace (adapterView) has recovery on.
+		c.adapter = adapter.NewInMemoryFactory(adapter.Events{})
 	}
 	return c
 }
@@ -193,3 +195,51 @@ func WithMaxConnections(n int) Option { return func(c *config) { c.engine.MaxSes
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// Recovery configures connection-state recovery; see
+// [WithConnectionStateRecovery].
+type Recovery struct {
+	// MaxDisconnectionDuration is how long the sessions of disconnected
+	// sockets and the packets they may miss are kept (the reference's
+	// maxDisconnectionDuration; zero means its default, 2 minutes).
+	MaxDisconnectionDuration time.Duration
+	// SkipMiddlewares skips the connection middleware of the namespace for
+	// a socket that recovers (the reference's skipMiddlewares, true by
+	// default: WithConnectionStateRecovery() without arguments sets it).
+	SkipMiddlewares bool
+}
+
+// DefaultMaxDisconnectionDuration is the default recovery window.
+const DefaultMaxDisconnectionDuration = 2 * time.Minute
+
+// WithConnectionStateRecovery turns on connection-state recovery (the
+// reference's connectionStateRecovery, Socket.IO 4.6+). Without arguments
+// it uses the reference's defaults: Recovery{MaxDisconnectionDuration:
+// 2 * time.Minute, SkipMiddlewares: true}; with one, the Recovery given
+// (a zero MaxDisconnectionDuration still means 2 minutes).
+//
+// Every socket gets a private session ID, sent to its client with the
+// CONNECT answer, and every event broadcast or emitted to a socket without
+// acknowledgement and not volatile carries an offset as its last argument
+// (the official clients handle both by themselves). When a socket
+// disconnects for any reason but a namespace disconnect (by the client or
+// by [Socket.Disconnect]) or a parse error, its session is kept; a client
+// that comes back within MaxDisconnectionDuration recovers it: the same
+// socket ID, rooms and data, and every packet it missed, in order, before
+// anything else ([Socket.Recovered] is true). Otherwise it connects as a
+// new socket.
+//
+// The default in-memory adapter supports it (see [adapter.NewSessionAware]
+// for its memory cost: every such packet is kept for the window, even when
+// nobody is disconnected); an adapter that does not (such as the Redis
+// adapter) connects returning clients as new sockets.
+func WithConnectionStateRecovery(r ...Recovery) Option {
+	rec := Recovery{MaxDisconnectionDuration: DefaultMaxDisconnectionDuration, SkipMiddlewares: true}
+	if len(r) > 0 {
+		rec = r[0]
+	}
+	if rec.MaxDisconnectionDuration <= 0 {
+		rec.MaxDisconnectionDuration = DefaultMaxDisconnectionDuration
+	}
+	return func(c *config) { c.recovery = &rec }
+}

@@ -36,6 +36,15 @@ type Socket struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
+	// Connection-state recovery (see WithConnectionStateRecovery): pid is
+	// the private session ID (empty when recovery is off); recovered is
+	// true for a socket that resumes a session; connectedAt is when the
+	// socket's first connection was made (the recovered one's for a
+	// recovered socket). None changes after newSocket.
+	pid         string
+	recovered   bool
+	connectedAt time.Time
+
 	mailbox mailbox
 
 	mu          sync.Mutex
@@ -53,6 +62,9 @@ type Socket struct {
 	ackSweepAt  int
 	data        any
 	handshake   *Handshake
+	restored    *adapter.Session // the session to resume, until runConnect takes it
+	joined      bool             // the socket joined its namespace (it may have left since)
+	reason      DisconnectReason // why it disconnected; empty while connected
 }
 
 type listener struct {
@@ -71,13 +83,23 @@ type pendingAck struct {
 	fn       func(parser.Payload, error)
 }
 
-func newSocket(nsp *Namespace, c *client, auth map[string]any) *Socket {
+// newSocket creates the socket of a CONNECT; sess, when not nil, is the
+// session it resumes (see client.restore).
+func newSocket(nsp *Namespace, c *client, auth map[string]any, sess *adapter.Session) *Socket {
 	s := &Socket{
-		id:     newSocketID(),
 		nsp:    nsp,
 		client: c,
 		auth:   auth,
 		time:   time.Now(),
+	}
+	switch {
+	case sess != nil:
+		s.id, s.pid, s.data, s.connectedAt = sess.SID, sess.PID, sess.Data, sess.ConnectedAt
+		s.recovered, s.restored = true, sess
+	case nsp.srv.cfg.recovery != nil:
+		s.id, s.pid, s.connectedAt = newSocketID(), newSocketID(), s.time
+	default:
+		s.id = newSocketID()
 	}
 	s.ctx, s.cancel = context.WithCancelCause(c.session.Request().Context())
 	s.mailbox.run = s.runTask
@@ -361,9 +383,12 @@ func (s *Socket) runTask(t task) {
 }
 
 // runConnect runs the middleware, then joins the namespace, answers the
-// CONNECT and runs the connection handlers.
+// CONNECT and runs the connection handlers. A socket that recovers a
+// session skips the middleware when the recovery options say so, and
+// resumes the session rather than joining as a new socket.
 func (s *Socket) runConnect() {
-	if err := s.nsp.runMiddlewares(s); err != nil {
+	if err := s.runMiddlewares(); err != nil {
+		// As in the reference, a session restored is gone with the socket.
 		s.client.removeSocket(s)
 		if s.client.v2 {
 			s.client.sendConnectError(s.nsp.name, connectErrorPayloadV2(err))
@@ -380,25 +405,49 @@ func (s *Socket) runConnect() {
 		return
 	}
 	s.mu.Lock()
+	sess := s.restored
+	s.restored = nil
 	if s.state != socketPending {
 		s.mu.Unlock()
-		return // the connection closed meanwhile; the disconnect task cleans up
+		// The connection closed meanwhile; the disconnect task cleans up.
+		// A session restored for the socket is kept again, for the
+		// client's next attempt.
+		if sess != nil {
+			s.nsp.adapter.PersistSession(sess)
+		}
+		return
 	}
 	s.state = socketConnected
 	s.registered = true
+	s.joined = true
 	s.mu.Unlock()
 	// Queue the answer before the socket joins the namespace, so that a
 	// broadcast cannot reach the client before it, and hold it until the
 	// socket has joined, so that the client cannot act on it (ask another
-	// socket to broadcast) before broadcasts reach this socket.
+	// socket to broadcast) before broadcasts reach this socket. A resumed
+	// socket's missed packets follow the answer, before anything new.
 	session := s.client.session
 	session.Cork()
-	connect := &parser.Packet{Type: parser.Connect, Namespace: s.nsp.name, Data: connectPayload{SID: s.id}}
+	connect := &parser.Packet{Type: parser.Connect, Namespace: s.nsp.name, Data: connectPayload{SID: s.id, PID: s.pid}}
 	if s.client.v2 {
 		connect.Data = nil // 2.x clients take no sid: they make their socket IDs themselves
 	}
 	_ = s.writePacket(connect, false)
-	s.nsp.add(s)
+	if sess == nil {
+		s.nsp.add(s)
+	} else if err := s.nsp.resume(s, sess); err != nil {
+		// Rare: the packets the socket missed were dropped while its
+		// middleware ran, or the adapter closed. The answer is queued and
+		// cannot be taken back, so the connection is closed: the client
+		// reconnects and, its session gone, connects as a new socket.
+		s.nsp.srv.log.Debug("socket.io: cannot resume a restored session", "nsp", s.nsp.name, "err", err)
+		s.mu.Lock()
+		s.registered = false
+		s.mu.Unlock()
+		session.Uncork()
+		s.client.close(ReasonForcedServerClose)
+		return
+	}
 	session.Uncork()
 	s.client.connected()
 	for _, h := range s.nsp.connectionHandlers() {
@@ -406,9 +455,26 @@ func (s *Socket) runConnect() {
 	}
 }
 
+// runMiddlewares runs the namespace's middleware, unless the socket
+// recovers a session and the recovery options skip it.
+func (s *Socket) runMiddlewares() error {
+	if rec := s.nsp.srv.cfg.recovery; s.recovered && rec != nil && rec.SkipMiddlewares {
+		return nil
+	}
+	return s.nsp.runMiddlewares(s)
+}
+
 type connectPayload struct {
 	SID string `json:"sid"`
+	PID string `json:"pid,omitempty"` // with connection-state recovery
 }
+
+// Recovered reports whether the socket recovered the session of a socket
+// that disconnected temporarily (see [WithConnectionStateRecovery]): it has
+// that socket's ID, rooms and data, and its client was sent the packets it
+// missed. It is known from the start: in middleware (when it runs for
+// recovered sockets) and connection handlers.
+func (s *Socket) Recovered() bool { return s.recovered }
 
 // runEvent runs an event's middleware and handlers.
 func (s *Socket) runEvent(p *parser.Packet) {
@@ -455,6 +521,7 @@ func (s *Socket) onClose(reason DisconnectReason) {
 		return
 	}
 	s.state = socketDisconnecting
+	s.reason = reason
 	acks := s.acks
 	s.acks = nil
 	s.mu.Unlock()
@@ -476,7 +543,17 @@ func (s *Socket) runDisconnect(reason DisconnectReason) {
 		for _, h := range discing {
 			h(reason)
 		}
+		// As in the reference, the session is kept for a disconnection the
+		// client did not ask for (see WithConnectionStateRecovery), with
+		// the rooms and data the disconnecting handlers left.
+		var sess *adapter.Session
+		if s.pid != "" && reason.Recoverable() {
+			sess = &adapter.Session{SID: s.id, PID: s.pid, Rooms: s.Rooms(), Data: s.Data(), ConnectedAt: s.connectedAt}
+		}
 		s.nsp.remove(s)
+		if sess != nil {
+			s.nsp.adapter.PersistSession(sess)
+		}
 	}
 	s.mu.Lock()
 	s.state = socketDisconnected

@@ -175,6 +175,34 @@ type Adapter interface {
 	ServerSideEmit(ctx context.Context, p *parser.Packet, h *AckHandler) error
 	// ServerCount returns the number of nodes in the cluster.
 	ServerCount(ctx context.Context) (int, error)
+
+	// Connection-state recovery (see Session). An adapter without it
+	// ignores PersistSession and returns ErrNotSupported from the others;
+	// the core then connects returning clients as new sockets. An adapter
+	// with it numbers the events it broadcasts without acknowledgement and
+	// not volatile: the offset is appended to the packet's arguments.
+
+	// PersistSession keeps the session of a socket that disconnected for a
+	// reason that allows recovery (called after RemoveSocket), until
+	// RestoreSession takes it or the recovery window passes.
+	PersistSession(s *Session)
+	// RestoreSession takes the session whose private ID is pid, for a
+	// client whose last event had offset offset: its state, and the
+	// packets it missed so far (Missed, up to Offset). A session is taken
+	// at most once. Errors: ErrSessionNotFound (unknown, expired or taken
+	// pid), ErrOffsetNotFound (an offset the adapter did not give out, or
+	// after which a packet the socket needs is no longer kept: it could not
+	// get everything it missed). The core calls it on the connection's
+	// reader when a CONNECT arrives, with ctx bounded by the connect
+	// timeout: it should answer quickly.
+	RestoreSession(ctx context.Context, pid, offset string) (*Session, error)
+	// ResumeSocket adds s, the socket that resumes sess (s.ID() is
+	// sess.SID), to the namespace and to sess.Rooms, and queues for it
+	// sess.Missed, then the packets for it broadcast since sess.Offset, in
+	// order and before any packet broadcast later: each packet broadcast
+	// meanwhile is queued exactly once. On error nothing is added.
+	ResumeSocket(s Socket, sess *Session) error
+
 	// Close releases the adapter's resources.
 	Close() error
 }

@@ -28,6 +28,7 @@ type Events struct {
 type InMemory struct {
 	nsp    Namespace
 	events Events
+	rec    *recovery // nil unless session-aware (see NewSessionAware)
 
 	mu      sync.RWMutex
 	all     memberSet           // every local socket
@@ -85,10 +86,12 @@ func NewInMemory(nsp Namespace) *InMemory {
 }
 
 // NewInMemoryFactory returns a Factory of in-memory adapters that report
-// room changes to events.
+// room changes to events. The adapters are session-aware (see
+// [NewSessionAware]) when the namespace has connection-state recovery on
+// (see [RecoveryConfig]).
 func NewInMemoryFactory(events Events) Factory {
 	return func(nsp Namespace) Adapter {
-		a := NewInMemory(nsp)
+		a := newFor(nsp)
 		a.events = events
 		return a
 	}
@@ -122,13 +125,21 @@ func (a *InMemory) RemoveSocket(id string) {
 
 // Join implements Adapter.
 func (a *InMemory) Join(id string, rooms ...Room) {
-	var joined []roomChange
 	a.mu.Lock()
 	s, ok := a.sockets[id]
 	if !ok {
 		a.mu.Unlock()
 		return
 	}
+	joined := a.joinLocked(s, rooms)
+	a.mu.Unlock()
+	a.notifyJoin(joined, id)
+}
+
+// joinLocked adds s to rooms and returns the changes to report.
+func (a *InMemory) joinLocked(s Socket, rooms []Room) []roomChange {
+	var joined []roomChange
+	id := s.ID()
 	for _, r := range rooms {
 		if r == Room(id) || slices.Contains(a.joined[id], r) {
 			continue
@@ -143,8 +154,7 @@ func (a *InMemory) Join(id string, rooms ...Room) {
 		a.joined[id] = append(a.joined[id], r)
 		joined = append(joined, roomChange{r, created})
 	}
-	a.mu.Unlock()
-	a.notifyJoin(joined, id)
+	return joined
 }
 
 // Leave implements Adapter.
@@ -305,8 +315,17 @@ func (a *InMemory) collectLocked(dst []Socket, opts *BroadcastOptions) []Socket 
 }
 
 // Broadcast implements Adapter. The packet is encoded once for all
-// recipients.
+// recipients. A session-aware adapter numbers and keeps events without
+// acknowledgement that are not volatile (see [NewSessionAware]).
 func (a *InMemory) Broadcast(_ context.Context, p *parser.Packet, opts *BroadcastOptions) error {
+	if a.rec != nil && keepable(p, opts) {
+		return a.broadcastKept(p, opts)
+	}
+	return a.broadcastNow(p, opts)
+}
+
+// broadcastNow delivers p to the sockets opts selects.
+func (a *InMemory) broadcastNow(p *parser.Packet, opts *BroadcastOptions) error {
 	frames, err := a.nsp.Encode(p)
 	if err != nil {
 		return err
@@ -428,8 +447,14 @@ func (a *InMemory) ServerSideEmit(_ context.Context, _ *parser.Packet, h *AckHan
 // ServerCount implements Adapter: a single node.
 func (a *InMemory) ServerCount(context.Context) (int, error) { return 1, nil }
 
-// Close implements Adapter.
-func (a *InMemory) Close() error { return nil }
+// Close implements Adapter: a session-aware adapter stops its cleanup and
+// forgets its sessions and packets.
+func (a *InMemory) Close() error {
+	if a.rec != nil {
+		a.rec.close()
+	}
+	return nil
+}
 
 // Len returns the number of local sockets.
 func (a *InMemory) Len() int {

@@ -10,10 +10,11 @@ import (
 // Socket is the client's side of one namespace of a [Conn]. Its methods
 // are safe for concurrent use.
 type Socket struct {
-	c     *Conn
-	nsp   string
-	id    string
-	inbox *inbox
+	c       *Conn
+	nsp     string
+	id      string
+	connect any
+	inbox   *inbox
 
 	mu      sync.Mutex
 	nextAck int64
@@ -23,8 +24,8 @@ type Socket struct {
 }
 
 func newSocket(c *Conn, connect *Packet) *Socket {
-	s := &Socket{c: c, nsp: connect.Namespace, inbox: newInbox(), acks: make(map[uint64]chan *Packet),
-		goneCh: make(chan struct{})}
+	s := &Socket{c: c, nsp: connect.Namespace, connect: connect.Data, inbox: newInbox(),
+		acks: make(map[uint64]chan *Packet), goneCh: make(chan struct{})}
 	if m, ok := connect.Data.(map[string]any); ok {
 		s.id, _ = m["sid"].(string)
 	}
@@ -33,6 +34,10 @@ func newSocket(c *Conn, connect *Packet) *Socket {
 
 // ID returns the socket ID the server sent in its CONNECT packet.
 func (s *Socket) ID() string { return s.id }
+
+// ConnectData returns the data of the server's CONNECT packet, such as
+// map[string]any{"sid": ..., "pid": ...}.
+func (s *Socket) ConnectData() any { return s.connect }
 
 // Namespace returns the socket's namespace.
 func (s *Socket) Namespace() string { return s.nsp }
