@@ -54,11 +54,16 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	// ends; a GET that still comes after the probe waits briefly (as the
 	// reference's 100 ms upgrade check does) so that an upgrade completing
 	// meanwhile refuses it instead of answering it.
+	var probeTimer *time.Timer
+	defer func() {
+		if probeTimer != nil {
+			probeTimer.Stop()
+		}
+	}()
 	var probeWait <-chan time.Time
 	if s.probed {
-		t := time.NewTimer(probeCheckInterval)
-		defer t.Stop()
-		probeWait = t.C
+		probeTimer = time.NewTimer(probeCheckInterval)
+		probeWait = probeTimer.C
 	}
 	lateProbe := probeWait != nil
 	// A GET that comes while a WebSocket is attached but not yet probed may
@@ -72,11 +77,10 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	var finish bool
 	for {
 		var ready bool
-		if beforeProbe && s.probed {
+		if beforeProbe && s.probed { // (then probeTimer is nil)
 			beforeProbe = false
-			t := time.NewTimer(probeCheckInterval)
-			defer t.Stop()
-			probeWait, lateProbe = t.C, true
+			probeTimer = time.NewTimer(probeCheckInterval)
+			probeWait, lateProbe = probeTimer.C, true
 		}
 		frames, finish, ready = s.pollReadyLocked(lateProbe)
 		if ready {
