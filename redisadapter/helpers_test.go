@@ -91,13 +91,7 @@ func newNode(t testing.TB, name, addr string, o nodeOptions) *node {
 	n.broker = redisadapter.NewBroker(n.rdb, &opts)
 	t.Cleanup(func() { _ = n.broker.Close() })
 	n.io = core.NewServer(append([]core.Option{core.WithAdapter(n.broker.NewAdapter),
-		core.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-		// A message of a WebSocket client may wait in the engine until the
-		// client sends something else (core/engine's waitReadable loses
-		// the wakeup of data that came between its last read and the wait);
-		// the client's pong to the next ping brings it in. Frequent pings
-		// bound that wait, until the engine is fixed.
-		core.WithPingInterval(2 * time.Second)}, o.core...)...)
+		core.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, o.core...)...)
 	installHandlers(n.io, name)
 	if o.setup != nil {
 		o.setup(n.io)
