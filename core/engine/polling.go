@@ -77,7 +77,9 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	var finish bool
 	for {
 		var ready bool
-		if beforeProbe && s.probed { // (then probeTimer is nil)
+		// (The upgrade may even have completed, which resets probed, before
+		// this goroutine runs again.)
+		if beforeProbe && (s.probed || s.transport != Polling) { // (then probeTimer is nil)
 			beforeProbe = false
 			probeTimer = time.NewTimer(probeCheckInterval)
 			probeWait, lateProbe = probeTimer.C, true
