@@ -253,7 +253,7 @@ func appendRaw(b, data []byte, i int) ([]byte, int, error) {
 			b = append(b, "null"...)
 		}
 	case kStr:
-		b = quoteJSON(b, data[it.start:it.start+it.n])
+		b = parser.AppendJSONString(b, data[it.start:it.start+it.n])
 	case kBin:
 		b = append(b, '"')
 		b = base64.StdEncoding.AppendEncode(b, data[it.start:it.start+it.n])
@@ -298,7 +298,7 @@ func appendRaw(b, data []byte, i int) ([]byte, int, error) {
 			first = false
 			switch key.kind {
 			case kStr:
-				b = quoteJSON(b, data[key.start:key.start+key.n])
+				b = parser.AppendJSONString(b, data[key.start:key.start+key.n])
 			case kUint:
 				b = append(b, '"')
 				b = strconv.AppendUint(b, key.v, 10)

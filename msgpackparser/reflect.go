@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+
+	"github.com/e347a4c2/socketio/core/parser"
 )
 
 // The reflection path encodes the values the fast path does not know with
@@ -300,7 +302,7 @@ func (e *encoder) quotedValue(b []byte, v reflect.Value, depth int) ([]byte, err
 			}
 			s = append(s, n...)
 		} else {
-			s = quoteJSON(s, []byte(v.String()))
+			s = parser.AppendJSONString(s, v.String())
 		}
 	default:
 		return e.reflectValue(b, v, depth)

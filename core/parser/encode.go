@@ -218,7 +218,7 @@ func (e *encoder) value(v any, depth int) error {
 	case nil:
 		e.buf = append(e.buf, "null"...)
 	case string:
-		e.buf = appendString(e.buf, v)
+		e.buf = AppendJSONString(e.buf, v)
 	case bool:
 		e.buf = strconv.AppendBool(e.buf, v)
 	case int:
@@ -301,7 +301,7 @@ func (e *encoder) value(v any, depth int) error {
 			if i > 0 {
 				e.buf = append(e.buf, ',')
 			}
-			e.buf = appendString(e.buf, s)
+			e.buf = AppendJSONString(e.buf, s)
 		}
 		e.buf = append(e.buf, ']')
 	case map[string]any:
@@ -319,7 +319,7 @@ func (e *encoder) value(v any, depth int) error {
 			if i > 0 {
 				e.buf = append(e.buf, ',')
 			}
-			e.buf = appendString(e.buf, k)
+			e.buf = AppendJSONString(e.buf, k)
 			e.buf = append(e.buf, ':')
 			if err := e.value(v[k], depth+1); err != nil {
 				return err
@@ -338,9 +338,9 @@ func (e *encoder) value(v any, depth int) error {
 			if i > 0 {
 				e.buf = append(e.buf, ',')
 			}
-			e.buf = appendString(e.buf, k)
+			e.buf = AppendJSONString(e.buf, k)
 			e.buf = append(e.buf, ':')
-			e.buf = appendString(e.buf, v[k])
+			e.buf = AppendJSONString(e.buf, v[k])
 		}
 		e.buf = append(e.buf, '}')
 		e.keys = e.keys[:mark]
@@ -355,7 +355,7 @@ func (e *encoder) value(v any, depth int) error {
 			if i > 0 {
 				e.buf = append(e.buf, ',')
 			}
-			e.buf = appendString(e.buf, k)
+			e.buf = AppendJSONString(e.buf, k)
 			e.buf = append(e.buf, ':')
 			e.bytes(v[k])
 		}
@@ -477,10 +477,11 @@ func (e *encoder) payload(pl Payload, array bool) error {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string exactly as encoding/json does with
-// HTML escaping off: invalid UTF-8 becomes U+FFFD, U+2028 and U+2029 are
-// escaped.
-func appendString(dst []byte, s string) []byte {
+// AppendJSONString appends s as a JSON string exactly as encoding/json
+// does with HTML escaping off: invalid UTF-8 becomes U+FFFD, U+2028 and
+// U+2029 are escaped. Codecs that write JSON text (the msgpack codec's
+// conversions) use it too, so that both write strings alike.
+func AppendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -510,7 +511,8 @@ func appendString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		c, size := utf8.DecodeRuneInString(s[i:])
+		// At most UTFMax bytes: the conversion needs no allocation.
+		c, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		if c == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
