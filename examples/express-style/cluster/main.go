@@ -13,16 +13,11 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -31,6 +26,7 @@ import (
 	"github.com/e347a4c2/socketio/core"
 	"github.com/e347a4c2/socketio/examples/express-style/internal/browserclient"
 	"github.com/e347a4c2/socketio/examples/express-style/internal/chat"
+	"github.com/e347a4c2/socketio/examples/express-style/internal/serve"
 	"github.com/e347a4c2/socketio/redisadapter"
 )
 
@@ -138,46 +134,9 @@ func main() {
 	}
 	rdb := redis.NewClient(ropts)
 	handler, io := newApp(rdb)
-	err = serve(handler, io)
+	err = serve.Run("cluster", handler, io)
 	_ = rdb.Close()
 	if err != nil {
 		log.Fatal(err)
 	}
-}
-
-// serve listens on $PORT (default 3000) until SIGINT or SIGTERM, then
-// shuts down: Socket.IO first (it says goodbye to the clients and leaves
-// the cluster: its Redis subscriptions end), then the HTTP server.
-func serve(handler http.Handler, io *core.Server) error {
-	port := os.Getenv("PORT")
-	if port == "" {
-		port = "3000"
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", ":"+port)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	fmt.Printf("cluster: node listening on http://localhost:%d\n", ln.Addr().(*net.TCPAddr).Port)
-
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	stop()
-	fmt.Println("cluster: shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := io.Shutdown(shutdownCtx); err != nil {
-		log.Printf("cluster: socket.io shutdown: %v", err)
-	}
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }

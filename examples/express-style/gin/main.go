@@ -11,18 +11,11 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
-	"errors"
-	"fmt"
 	"log"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-contrib/sessions/cookie"
@@ -31,6 +24,7 @@ import (
 	"github.com/e347a4c2/socketio/core"
 	"github.com/e347a4c2/socketio/examples/express-style/internal/browserclient"
 	"github.com/e347a4c2/socketio/examples/express-style/internal/chat"
+	"github.com/e347a4c2/socketio/examples/express-style/internal/serve"
 	"github.com/e347a4c2/socketio/ginio"
 )
 
@@ -109,49 +103,7 @@ func secret(name string) []byte {
 
 func main() {
 	handler, io := newApp()
-	if err := serve(handler, io); err != nil {
+	if err := serve.Run("gin", handler, io); err != nil {
 		log.Fatal(err)
 	}
-}
-
-// serve listens on $PORT (default 3000) until SIGINT or SIGTERM, then
-// shuts down: Socket.IO first (it says goodbye to the clients and closes
-// the WebSockets, which http.Server.Shutdown does not wait for), then the
-// HTTP server.
-func serve(handler http.Handler, io *core.Server) error {
-	port := os.Getenv("PORT")
-	if port == "" {
-		port = "3000"
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", ":"+port)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		// WriteTimeout stays 0: a long-polling GET is held up to the ping
-		// interval (25s); a WriteTimeout must be longer than that.
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	fmt.Printf("gin: listening on http://localhost:%d\n", ln.Addr().(*net.TCPAddr).Port)
-
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	stop()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := io.Shutdown(shutdownCtx); err != nil {
-		log.Printf("gin: socket.io shutdown: %v", err)
-	}
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
